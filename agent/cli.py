@@ -1,2 +1,80 @@
-def main() -> None:  # replaced below
-    pass
+"""The ``rebal`` command line. Heavy libraries are imported inside the commands that need them,
+so ``rebal --help`` answers at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Rebal: rebalance a KIS account to a model portfolio, safely.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+paper_app = typer.Typer(help="The KIS-compatible paper exchange.", no_args_is_help=True)
+app.add_typer(paper_app, name="paper")
+
+DEFAULT_PAPER_DB = Path.home() / ".rebal" / "paper.db"
+
+
+@paper_app.command("serve")
+def paper_serve(
+    host: Annotated[str, typer.Option(help="Loopback address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (KIS's paper host uses 29443).")] = 29443,
+    profile: Annotated[str, typer.Option(help="Rules of KIS's 'paper' (모의투자) or 'real' (실전) server.")] = "paper",
+    db: Annotated[Path, typer.Option(help="SQLite file that keeps accounts, orders and fills.")] = DEFAULT_PAPER_DB,
+    date: Annotated[str | None, typer.Option(help="Session date to replay, YYYY-MM-DD (default: today).")] = None,
+    time: Annotated[str, typer.Option(help="Time of day the clock starts at with --date, HH:MM KST.")] = "09:30",
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second (0 freezes the clock).")] = 1.0,
+    data: Annotated[Path | None, typer.Option(help="Folder of daily OHLCV CSV files to replay.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic market.")] = 0,
+    rate_limit: Annotated[float | None, typer.Option(help="Requests/s per account (0 = off).")] = None,
+    credentials: Annotated[Path | None, typer.Option(help="Write the demo account's keys here (mode 0600).")] = None,
+) -> None:
+    """Serve the paper exchange over HTTP on loopback."""
+    from paper.server import serve
+    from paper.settings import ExchangeSettings
+
+    if profile not in ("paper", "real"):
+        raise typer.BadParameter("--profile must be 'paper' or 'real'")
+    settings = ExchangeSettings(
+        profile=profile, db=str(db), data_dir=data, seed=seed, speed=speed, rate_limit=rate_limit,
+        date=dt.date.fromisoformat(date) if date else None, time=dt.time.fromisoformat(time))
+    typer.echo(f"paper exchange ({profile}) on http://{host}:{port}  db={db}")
+    try:
+        serve(settings, host, port, credentials)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+@paper_app.command("reset")
+def paper_reset(
+    db: Annotated[Path, typer.Option(help="SQLite file of the paper exchange.")] = DEFAULT_PAPER_DB,
+) -> None:
+    """Forget every account, order, fill and token of a paper exchange database."""
+    from paper.store import Store
+
+    if not db.exists():
+        typer.echo(f"nothing to reset: {db} does not exist")
+        return
+    store = Store(db)
+    store.reset()
+    store.close()
+    typer.echo(f"reset {db}")
+
+
+@app.command("demo")
+def demo() -> None:
+    """Start the embedded paper exchange, trade through its KIS API, and print the account."""
+    from paper.demo import run_demo
+
+    run_demo()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
