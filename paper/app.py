@@ -44,6 +44,26 @@ class CollapseSlashes:
         await self.app(scope, receive, send)
 
 
+class DropLostResponses:
+    """Fault injection: when an order's answer is to be lost, start the answer and cut it off.
+
+    Over HTTP the client sees the connection close mid-response (not a clean 500): it cannot know
+    whether the order went through, which is exactly the case an executor must reconcile.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except ResponseLost:
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"512")]})
+            await send({"type": "http.response.body", "body": b'{"rt_cd":"0",', "more_body": True})
+            raise
+
+
 def create_app(exchange: PaperExchange, tokens: TokenService | None = None) -> Starlette:
     tokens = tokens or TokenService(exchange.settings, exchange.store)
     gateway = Gateway(exchange, tokens)
@@ -112,6 +132,8 @@ def create_app(exchange: PaperExchange, tokens: TokenService | None = None) -> S
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
     app.state.exchange = exchange
     app.state.tokens = tokens
+    app.state.gateway = gateway
+    app.add_middleware(DropLostResponses)
     app.add_middleware(CollapseSlashes)
     return app
 

@@ -166,7 +166,8 @@ class MatchingEngine:
         volume = path.volume_between(t0, t1)
         if volume <= 0:
             return
-        low, high = path.range_between(t0, t1)
+        span = path.range_between(t0, t1)
+        low, high = span.low, span.high
         bid_now = path.last_price(t1)
         ask_now = bid_now + tick_size(bid_now, kind)
         for side in (Side.BUY, Side.SELL):

@@ -220,7 +220,8 @@ class PaperExchange:
             path = self.market.path(ticker, day)
             moment = min(now, self.calendar.session_bounds(day)[1])
             price = path.last_price(moment)
-            low, high = path.high_low(moment)
+            extremes = path.high_low(moment)
+            high, low = extremes.high, extremes.low
             open_ = self.market.bar(ticker, day).open
             volume = path.cum_volume(moment)
         return Quote(instrument, price, base, open_, high, low, volume, volume * price, lower, upper,

@@ -250,9 +250,14 @@ class KrxCalendar:
     EXTRA_CLOSURES = frozenset({dt.date(2026, 6, 3)})  # 2026 local-election day
 
     def __init__(self, start: str = "2000-01-04", end: str = "2028-12-29") -> None:
+        import warnings
+
         import exchange_calendars as xcals  # heavy: loaded only when a calendar is needed
 
-        self._cal = xcals.get_calendar("XKRX", start=start, end=end)
+        with warnings.catch_warnings():
+            # exchange-calendars 4.13 trips a pandas 3.1 deprecation inside its own constructor.
+            warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+            self._cal = xcals.get_calendar("XKRX", start=start, end=end)
         self._first = self._cal.first_session.date()
         self._last = self._cal.last_session.date()
         sessions = [s.date() for s in self._cal.sessions if s.date() not in self.EXTRA_CLOSURES]

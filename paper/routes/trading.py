@@ -81,7 +81,7 @@ def inquire_balance(exchange: PaperExchange, ctx: CallContext) -> tuple[dict, st
         raise PaperError(errors.BAD_INPUT, "INVALID_CHECK_INQR_DVSN")
     account = ctx.account
     faults = exchange.settings.faults
-    if faults.endless_balance_paging and ctx.params.get("CTX_AREA_NK100").strip():
+    if faults.endless_balance_paging and (ctx.tr_cont == "N" or ctx.params.get("CTX_AREA_NK100").strip()):
         raise PaperError(errors.PAGING_CHANGED)
     view = exchange.holdings_view(account)
     rows = []
