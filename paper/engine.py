@@ -20,8 +20,6 @@ from tools.market import InstrumentKind, OrderType, price_limits, tick_size
 
 STEP = dt.timedelta(seconds=10)  # resolution at which resting orders meet the market's flow
 PASSIVE_SHARE = 0.3  # share of the volume traded in a step that resting orders may take
-OPENING_AUCTION_SHARE = 0.03
-CLOSING_AUCTION_SHARE = 0.08
 
 FillCallback = Callable[[Order, int, int, dt.datetime], None]
 
@@ -203,8 +201,8 @@ class MatchingEngine:
                 continue
             bar = self._market.bar(ticker, day)
             price = bar.close if closing else bar.open
-            share = CLOSING_AUCTION_SHARE if closing else OPENING_AUCTION_SHARE
-            market_volume = int(bar.volume * share)
+            path = self._market.path(ticker, day)
+            market_volume = path.closing_volume if closing else path.opening_volume
 
             def executable(o: Order, p: int = price) -> bool:
                 if o.price == 0 or o.in_closing_auction:
