@@ -89,6 +89,7 @@ class PaperExchange:
         self.accounts_by_key: dict[str, Account] = {}
         self.orders: dict[int, Order] = {}
         self.fills: list[Fill] = []
+        self._year_ranges: dict[tuple[str, dt.date], tuple[int, int]] = {}
         self._load()
 
     # --- state ------------------------------------------------------------------------------
@@ -127,9 +128,13 @@ class PaperExchange:
             try:
                 yield now
             finally:
-                self.store.stage_meta("next_order_no", str(self._next_order_no))
-                self.store.stage_meta("next_sequence", str(self._next_sequence))
-                self.store.flush()
+                # Reads change nothing: only write when the market or an account moved, so a
+                # quote costs no disk write. The mark then records the last moment that mattered.
+                if self.store.has_changes:
+                    self.store.stage_meta("processed_until", self._processed.isoformat())
+                    self.store.stage_meta("next_order_no", str(self._next_order_no))
+                    self.store.stage_meta("next_sequence", str(self._next_sequence))
+                    self.store.flush()
 
     def sync(self) -> dt.datetime:
         with self.operation() as now:
@@ -227,6 +232,16 @@ class PaperExchange:
         return Quote(instrument, price, base, open_, high, low, volume, volume * price, lower, upper,
                      tick_size(price, instrument.kind), day, phase)
 
+    def year_range(self, ticker: str, day: dt.date) -> tuple[int, int]:
+        """(high, low) of the 250 sessions before ``day``; history does not change, so it is cached."""
+        key = (ticker, day)
+        cached = self._year_ranges.get(key)
+        if cached is None:
+            bars = self.market.bars(ticker, day - dt.timedelta(days=365), day - dt.timedelta(days=1))
+            cached = (max((b.high for b in bars), default=0), min((b.low for b in bars), default=0))
+            self._year_ranges[key] = cached
+        return cached
+
     def book(self, ticker: str) -> tuple[Quote, list[tuple[int, int]], list[tuple[int, int]]]:
         """The 10-level book: the market's quotes plus our resting limit orders at their prices."""
         with self.operation() as now:
@@ -265,7 +280,6 @@ class PaperExchange:
             if event_at <= now:
                 event()
             self._processed = target
-        self.store.stage_meta("processed_until", self._processed.isoformat())
 
     def _run_continuous(self, start: dt.datetime, end: dt.datetime) -> None:
         day = start.date()

@@ -97,6 +97,11 @@ class Store:
     def stage_meta(self, key: str, value: str) -> None:
         self._meta[key] = value
 
+    @property
+    def has_changes(self) -> bool:
+        """Whether accounts, orders or fills are staged (bookkeeping meta alone does not count)."""
+        return bool(self._accounts or self._orders or self._fills)
+
     def flush(self) -> None:
         """Write everything staged in one transaction."""
         if not (self._accounts or self._orders or self._fills or self._meta):

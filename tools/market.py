@@ -8,9 +8,12 @@ The KRX calendar comes from exchange-calendars, imported lazily (it costs ~1 s o
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import re
 from enum import StrEnum
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 KST = ZoneInfo("Asia/Seoul")
@@ -250,26 +253,11 @@ class KrxCalendar:
     EXTRA_CLOSURES = frozenset({dt.date(2026, 6, 3)})  # 2026 local-election day
 
     def __init__(self, start: str = "2000-01-04", end: str = "2028-12-29") -> None:
-        import warnings
-
-        import exchange_calendars as xcals  # heavy: loaded only when a calendar is needed
-
-        with warnings.catch_warnings():
-            # exchange-calendars 4.13 trips a pandas 3.1 deprecation inside its own constructor.
-            warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
-            self._cal = xcals.get_calendar("XKRX", start=start, end=end)
-        self._first = self._cal.first_session.date()
-        self._last = self._cal.last_session.date()
-        sessions = [s.date() for s in self._cal.sessions if s.date() not in self.EXTRA_CLOSURES]
-        self._sessions = sessions
-        self._session_set = frozenset(sessions)
-        self._index = {d: i for i, d in enumerate(sessions)}
-        opens = self._cal.schedule["open"]
-        closes = self._cal.schedule["close"]
-        self._hours = {
-            s.date(): (o.tz_convert(KST).time(), c.tz_convert(KST).time())
-            for s, o, c in zip(self._cal.sessions, opens, closes, strict=True)
-        }
+        sessions, hours = _load_sessions(start, end)
+        self._sessions = [d for d in sessions if d not in self.EXTRA_CLOSURES]
+        self._first, self._last = sessions[0], sessions[-1]
+        self._session_set = frozenset(self._sessions)
+        self._hours = hours
 
     def _in_range(self, day: dt.date) -> bool:
         return self._first <= day <= self._last
@@ -333,7 +321,55 @@ class KrxCalendar:
         return dt.datetime.combine(day, open_t, KST), dt.datetime.combine(day, close_t, KST)
 
 
+def _cache_file(start: str, end: str) -> Path:
+    from importlib.metadata import version
+
+    root = Path(os.environ.get("REBAL_CACHE_DIR") or Path.home() / ".cache" / "rebal")
+    return root / f"xkrx-{version('exchange-calendars')}-{start}-{end}.json"
+
+
+def _load_sessions(start: str, end: str) -> tuple[list[dt.date], dict[dt.date, tuple[dt.time, dt.time]]]:
+    """Sessions and their hours from exchange-calendars, cached on disk per library version.
+
+    Building the XKRX calendar computes decades of lunar holidays (~3 s); the cache makes every
+    later process start at once. A damaged cache file is ignored and rebuilt.
+    """
+    path = _cache_file(start, end)
+    try:
+        raw = json.loads(path.read_text())
+        sessions = [dt.date.fromisoformat(d) for d in raw["sessions"]]
+        hours = {dt.date.fromisoformat(d): (dt.time.fromisoformat(o), dt.time.fromisoformat(c))
+                 for d, (o, c) in raw["special_hours"].items()}
+        for day in sessions:
+            hours.setdefault(day, (dt.time(9, 0), dt.time(15, 30)))
+        return sessions, hours
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    import warnings
+
+    import exchange_calendars as xcals  # heavy: loaded only when the cache is cold
+
+    with warnings.catch_warnings():
+        # exchange-calendars 4.13 trips a pandas 3.1 deprecation inside its own constructor.
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+        calendar = xcals.get_calendar("XKRX", start=start, end=end)
+    schedule = calendar.schedule
+    sessions = [s.date() for s in calendar.sessions]
+    hours = {s.date(): (o.tz_convert(KST).time(), c.tz_convert(KST).time())
+             for s, o, c in zip(calendar.sessions, schedule["open"], schedule["close"], strict=True)}
+    special = {d.isoformat(): [o.isoformat(), c.isoformat()] for d, (o, c) in hours.items()
+               if (o, c) != (dt.time(9, 0), dt.time(15, 30))}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"sessions": [d.isoformat() for d in sessions], "special_hours": special}))
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only home still works, just without the cache
+    return sessions, hours
+
+
 @lru_cache(maxsize=1)
 def krx_calendar() -> KrxCalendar:
-    """The process-wide KRX calendar (built once: ~1 s)."""
+    """The process-wide KRX calendar (first build ~3 s, then read from the disk cache)."""
     return KrxCalendar()

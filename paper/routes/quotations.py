@@ -52,9 +52,9 @@ def _change_fields(quote: Quote) -> dict[str, str]:
 def inquire_price(exchange: PaperExchange, ctx: CallContext) -> dict:
     quote = exchange.quote(_ticker(ctx))
     inst = quote.instrument
-    year = exchange.market.bars(inst.ticker, quote.day - dt.timedelta(days=365), quote.day - dt.timedelta(days=1))
-    highs = [b.high for b in year] + ([quote.high] if quote.high else [])
-    lows = [b.low for b in year] + ([quote.low] if quote.low else [])
+    year_high, year_low = exchange.year_range(inst.ticker, quote.day)
+    highs = [year_high] + ([quote.high] if quote.high else [])
+    lows = [p for p in (year_low, quote.low) if p]
     output = {
         "iscd_stat_cls_code": "55", "marg_rate": "20.00", "rprs_mrkt_kor_name": inst.market,
         "bstp_kor_isnm": "ETF" if inst.kind.value == "etf" else "일반", "temp_stop_yn": "N",

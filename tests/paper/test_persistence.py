@@ -41,7 +41,7 @@ async def test_restart_with_an_earlier_clock_does_not_rewind(tmp_path, market):
     db = tmp_path / "paper.db"
     first = PaperExchange(settings(db=str(db)), market=market)
     first.clock.set(moment(first.clock.now().date(), 14))
-    first.sync()
+    first.create_account(1_000_000)  # a change at 14:00 records the market's mark
     first.store.close()
     second = PaperExchange(settings(db=str(db)), market=market)
     assert second.clock.now() >= moment(second.clock.now().date(), 14)
