@@ -64,6 +64,47 @@ def paper_reset(
     typer.echo(f"reset {db}")
 
 
+def _parse_duration(text: str) -> float:
+    """'90s', '15m', '2h' or plain seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        if text and text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a duration like 90s, 15m or 2h") from None
+
+
+@paper_app.command("clock")
+def paper_clock(
+    action: Annotated[str, typer.Argument(help="show | advance DURATION | set ISO-TIME | speed N")] = "show",
+    value: Annotated[str | None, typer.Argument(help="15m, 2026-11-20T10:00+09:00, or a speed")] = None,
+    url: Annotated[str, typer.Option(help="Base URL of a running paper exchange.")] = "http://127.0.0.1:29443",
+) -> None:
+    """Show or move a running paper exchange's simulated clock."""
+    import httpx
+
+    body: dict[str, object] = {}
+    if action == "advance":
+        body = {"advance_seconds": _parse_duration(value or "")}
+    elif action == "set":
+        body = {"set": value}
+    elif action == "speed":
+        body = {"speed": float(value or "1")}
+    elif action != "show":
+        raise typer.BadParameter("action must be show, advance, set or speed")
+    try:
+        response = httpx.post(url + "/paper/clock", json=body) if body else httpx.get(url + "/paper/clock")
+    except httpx.TransportError as error:
+        typer.echo(f"error: no paper exchange answers at {url} ({error})", err=True)
+        raise typer.Exit(1) from None
+    state = response.json()
+    if response.status_code != 200:
+        typer.echo(f"error: {state.get('error')}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{state['now']}  phase={state['phase']}  speed={state['speed']}")
+
+
 @app.command("demo")
 def demo() -> None:
     """Start the embedded paper exchange, trade through its KIS API, and print the account."""

@@ -20,7 +20,7 @@ from paper import errors
 from paper.auth import TokenService
 from paper.errors import PaperError
 from paper.exchange import PaperExchange
-from paper.routes import oauth, quotations, trading
+from paper.routes import admin, oauth, quotations, trading
 from paper.wire import CallContext, Endpoint, Gateway, ResponseLost, error_response, kis_json
 
 QUOTES = "/uapi/domestic-stock/v1/quotations/"
@@ -101,6 +101,12 @@ def create_app(exchange: PaperExchange, tokens: TokenService | None = None) -> S
 
         return view
 
+    def control(handler) -> Callable[[Request], Awaitable[Response]]:
+        async def view(request: Request) -> Response:
+            return await handler(request, exchange)
+
+        return view
+
     async def not_found(request: Request, exc: Exception) -> Response:
         return error_response(PaperError(errors.SERVICE_NOT_FOUND), profile, request.headers.get("tr_id", ""))
 
@@ -128,6 +134,8 @@ def create_app(exchange: PaperExchange, tokens: TokenService | None = None) -> S
         Route(TRADING + "order-rvsecncl", uapi(trading.RVSECNCL, trading.order_rvsecncl, account_scoped=True,
                                                is_order=True), methods=["POST"]),
         Route("/paper/health", lambda request: JSONResponse({"status": "ok", "profile": profile})),
+        Route("/paper/clock", control(admin.clock), methods=["GET", "POST"]),
+        Route("/paper/faults", control(admin.faults), methods=["GET", "POST"]),
     ]
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
     app.state.exchange = exchange

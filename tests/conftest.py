@@ -6,15 +6,12 @@ import socket
 from pathlib import Path
 
 import pytest
-
-SHARED_PRICES = Path(__file__).resolve().parents[2] / "shared" / "data" / "prices"
+from support.shared_data import require_shared_prices
 
 
 @pytest.fixture
 def shared_prices() -> Path:
-    if not (SHARED_PRICES / "KRX_069500.csv").exists():
-        pytest.skip(f"needs ../shared/data/prices (real price history), absent at {SHARED_PRICES}")
-    return SHARED_PRICES
+    return require_shared_prices()
 
 
 _real_connect = socket.socket.connect

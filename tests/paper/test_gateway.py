@@ -127,3 +127,15 @@ async def test_real_rate_limit_is_eighteen_per_second(make_harness):
 
 def _swap_limiter(h, limiter: SlidingWindowLimiter) -> None:
     h.app.state.gateway.limiter = limiter
+
+
+async def test_clock_and_faults_controls(h, wire):
+    state = (await h.http.get("/paper/clock")).json()
+    assert state["now"].startswith("2026-11-20T10:00") and state["phase"] == "continuous"
+    moved = (await h.http.post("/paper/clock", json={"advance_seconds": 3600})).json()
+    assert moved["now"].startswith("2026-11-20T11:00")
+    bad = await h.http.post("/paper/clock", json={"set": "2026-11-20T12:00"})
+    assert bad.status_code == 400 and "timezone" in bad.json()["error"]
+    assert (await h.http.post("/paper/faults", json={"rate_limit_burst": 1})).json()["rate_limit_burst"] == 1
+    rejected(await wire.price("069500"), "EGW00201", 500)
+    assert (await h.http.post("/paper/faults", json={"nonsense": 1})).status_code == 400
