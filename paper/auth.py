@@ -62,7 +62,7 @@ class TokenService:
         self._last_issue_call[app_key] = now
         current = self._latest.get(app_key)
         if current and not current.revoked and now - current.issued_at < self._settings.token_reuse_window \
-                and now < current.expires_at:
+                and now < current.expires_at and not self._force_expired(current, now):
             return current
         expires = now + self._settings.token_lifetime
         issued = IssuedToken(self._mint(app_key, now, expires), app_key, now, expires)
@@ -83,10 +83,13 @@ class TokenService:
         if issued is None or issued.revoked:
             raise PaperError(errors.TOKEN_INVALID)
         now = self._wall()
-        forced = self._settings.faults.expire_tokens_at
-        if now >= issued.expires_at or (forced is not None and now >= forced and issued.issued_at < forced):
+        if now >= issued.expires_at or self._force_expired(issued, now):
             raise PaperError(errors.TOKEN_EXPIRED)
         return issued
+
+    def _force_expired(self, issued: IssuedToken, now: float) -> bool:
+        forced = self._settings.faults.expire_tokens_at
+        return forced is not None and now >= forced and issued.issued_at < forced
 
     def revoke(self, token: str, app_key: str) -> bool:
         issued = self._tokens.get(token)

@@ -19,6 +19,7 @@ class Faults(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     error_rate: float = Field(0.0, ge=0, le=1, description="share of /uapi requests answered HTTP 500")
+    server_error_burst: int = Field(0, ge=0, description="answer this many next /uapi requests HTTP 500")
     rate_limit_burst: int = Field(0, ge=0, description="answer this many next requests with EGW00201")
     slow_seconds: float = Field(0.0, ge=0, description="delay added to each /uapi answer")
     lose_order_responses: int = Field(0, ge=0, description="accept this many next orders, then drop the answer")

@@ -141,6 +141,7 @@ class Gateway:
         self.tokens = tokens
         self.limiter = SlidingWindowLimiter(exchange.settings.requests_per_second)
         self._random = random.Random(exchange.settings.faults.seed)
+        self.rate_limited = 0  # requests refused by the per-account limit (not injected bursts)
 
     @property
     def profile(self) -> str:
@@ -150,6 +151,9 @@ class Gateway:
         faults = self.exchange.settings.faults
         if faults.slow_seconds:
             await asyncio.sleep(faults.slow_seconds)
+        if faults.server_error_burst:
+            faults.server_error_burst -= 1
+            raise PaperError(errors.INTERNAL)
         if faults.error_rate and self._random.random() < faults.error_rate:
             raise PaperError(errors.INTERNAL)
         headers = request.headers
@@ -168,6 +172,7 @@ class Gateway:
             faults.rate_limit_burst -= 1
             raise PaperError(errors.RATE_LIMITED)
         if not self.limiter.allow(account.app_key):
+            self.rate_limited += 1
             raise PaperError(errors.RATE_LIMITED)
         self.check_tr_id(endpoint, tr_id)
         params = await Params.of(request)
