@@ -20,7 +20,7 @@ from paper import errors
 from paper.auth import TokenService
 from paper.errors import PaperError
 from paper.exchange import PaperExchange
-from paper.routes import admin, oauth, quotations, trading
+from paper.routes import admin, info, oauth, overseas, quotations, trading
 from paper.wire import CallContext, Endpoint, Gateway, ResponseLost, error_response, kis_json
 
 QUOTES = "/uapi/domestic-stock/v1/quotations/"
@@ -123,6 +123,10 @@ def create_app(exchange: PaperExchange, tokens: TokenService | None = None) -> S
         Route(QUOTES + "inquire-daily-itemchartprice",
               uapi(quotations.CHART, quotations.inquire_daily_itemchartprice)),
         Route(QUOTES + "inquire-daily-price", uapi(quotations.DAILY, quotations.inquire_daily_price)),
+        Route(QUOTES + "search-info", uapi(info.SEARCH_INFO, info.search_info)),
+        Route(QUOTES + "inquire-time-itemchartprice", uapi(info.MINUTE_CHART, info.inquire_time_itemchartprice)),
+        *(Route(path, uapi(endpoint, overseas.empty(endpoint), account_scoped=True))
+          for path, endpoint in overseas.PATHS.items()),
         Route(TRADING + "inquire-balance", uapi(trading.BALANCE, trading.inquire_balance, account_scoped=True)),
         Route(TRADING + "inquire-psbl-order",
               uapi(trading.PSBL_ORDER, trading.inquire_psbl_order, account_scoped=True)),

@@ -67,6 +67,8 @@ PRICE_LIMIT = ErrorSpec("40090000", "모의투자 주문가격이 상하한가�
                         confirmed=False)
 ORDER_TYPE = ErrorSpec("40100000", "모의투자 주문구분 입력오류입니다.", "주문구분 입력오류입니다.", confirmed=False)
 BAD_INPUT = ErrorSpec("OPSQ2001", "ERROR : INPUT INVALID_CHECK", "ERROR : INPUT INVALID_CHECK")
+INVALID_INQR_DVSN = ErrorSpec("OPSQ2001", "ERROR : INPUT INVALID_CHECK_INQR_DVSN",
+                              "ERROR : INPUT INVALID_CHECK_INQR_DVSN", rt_cd="2")
 NOTHING_TO_REVISE = ErrorSpec("40330000", "모의투자 정정/취소할 수량이 없습니다.", "정정/취소할 수량이 없습니다.")
 NO_ROWS = ErrorSpec("70070000", "모의투자 조회할 내역(자료)이 없습니다.", "조회할 자료가 없습니다.")
 ACCOUNT_MISMATCH = ErrorSpec("OPSQ0013", "계좌번호가 토큰의 계좌와 다릅니다.", "계좌번호가 토큰의 계좌와 다릅니다.",

@@ -7,6 +7,11 @@ from collections import deque
 from collections.abc import Callable
 
 
+# Requests spaced exactly one window apart must pass even when they arrive a little early (network
+# jitter): the window the server counts over is this much shorter than a second.
+JITTER_ALLOWANCE = 0.02
+
+
 class SlidingWindowLimiter:
     def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_second = per_second
@@ -19,11 +24,9 @@ class SlidingWindowLimiter:
             return True
         now = self._clock()
         hits = self._hits.setdefault(key, deque())
-        while hits and now - hits[0] >= 1.0:
-            hits.popleft()
         # A fractional limit (e.g. 0.5/s) allows one request per 1/limit seconds.
         capacity = max(1, int(self.per_second))
-        window = 1.0 if self.per_second >= 1 else 1.0 / self.per_second
+        window = (1.0 if self.per_second >= 1 else 1.0 / self.per_second) - JITTER_ALLOWANCE
         while hits and now - hits[0] >= window:
             hits.popleft()
         if len(hits) >= capacity:

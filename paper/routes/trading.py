@@ -45,7 +45,7 @@ def page(rows: list[Any], ctx: CallContext, size: int) -> tuple[list[Any], str, 
     """Slice one page; returns (rows, tr_cont header, ctx_area_fk100, ctx_area_nk100).
 
     The offset travels in NK100 so a client that copies the keys back (with or without the
-    ``tr_cont: N`` header) gets the next page. F/M say more follows, D/E that this is the last.
+    ``tr_cont: N`` header) gets the next page.
     """
     account = ctx.account
     nk = ctx.params.get("CTX_AREA_NK100").strip()
@@ -55,21 +55,26 @@ def page(rows: list[Any], ctx: CallContext, size: int) -> tuple[list[Any], str, 
         if len(fields) < 3 or fields[0] != account.cano or not fields[2].isdigit():
             raise PaperError(errors.BAD_INPUT, "CTX_AREA_NK100")
         offset = int(fields[2])
-    continued = ctx.tr_cont == "N" or offset > 0
     chunk = rows[offset:offset + size]
     more = offset + size < len(rows)
-    tr_cont = ("M" if more else "E") if continued else ("F" if more else "D")
+    # "M" while more follows and "D" on the last page: KIS's own first pages say M (python-kis#20),
+    # and some clients (mojito) only continue on M.
+    tr_cont = "M" if more else "D"
     fk = _context(account.cano, account.product_code, "N", "N", "01", "01", "N")
     next_nk = _context(account.cano, account.product_code, str(offset + size)) if more else "".ljust(100)
     return chunk, tr_cont, fk, next_nk
 
 
-def query_ok(profile: str, tr_cont: str) -> tuple[str, str]:
+def is_follow_up(ctx: CallContext) -> bool:
+    return ctx.tr_cont == "N" or bool(ctx.params.get("CTX_AREA_NK100").strip())
+
+
+def query_ok(profile: str, tr_cont: str, continued: bool = False) -> tuple[str, str]:
     if profile == "paper":
         return "20310000", "모의투자 조회가 완료되었습니다."
     if tr_cont in ("F", "M"):
         return "KIOK0490", "조회가 계속됩니다"
-    if tr_cont == "E":
+    if continued:
         return "KIOK0460", "조회 되었습니다. (마지막 자료)"
     return "KIOK0510", "조회가 완료되었습니다"
 
@@ -78,7 +83,7 @@ def query_ok(profile: str, tr_cont: str) -> tuple[str, str]:
 
 def inquire_balance(exchange: PaperExchange, ctx: CallContext) -> tuple[dict, str]:
     if ctx.params.get("INQR_DVSN", "01").strip() not in ("01", ""):
-        raise PaperError(errors.BAD_INPUT, "INVALID_CHECK_INQR_DVSN")
+        raise PaperError(errors.INVALID_INQR_DVSN)  # KIS accepts only 01 since 2026-02-10
     account = ctx.account
     faults = exchange.settings.faults
     if faults.endless_balance_paging and (ctx.tr_cont == "N" or ctx.params.get("CTX_AREA_NK100").strip()):
@@ -123,7 +128,7 @@ def inquire_balance(exchange: PaperExchange, ctx: CallContext) -> tuple[dict, st
     chunk, tr_cont, fk, nk = page(rows, ctx, exchange.settings.balance_page_size)
     if faults.endless_balance_paging and len(rows) >= exchange.settings.balance_page_size:
         tr_cont = "M"  # KIS's quirk: claims more although this was the last page
-    body = envelope(*query_ok(exchange.settings.profile, tr_cont), ctx_area_fk100=fk, ctx_area_nk100=nk,
+    body = envelope(*query_ok(exchange.settings.profile, tr_cont, is_follow_up(ctx)), ctx_area_fk100=fk, ctx_area_nk100=nk,
                     output1=chunk, output2=[totals])
     return body, tr_cont
 
@@ -263,7 +268,7 @@ def inquire_daily_ccld(exchange: PaperExchange, ctx: CallContext) -> tuple[dict,
               "tot_ccld_qty": num(qty), "tot_ccld_amt": num(amount),
               "prsm_tlex_smtl": num(sum(f.commission + f.tax for f in fills)),
               "pchs_avg_pric": num(amount / qty if qty else 0, 4)}
-    body = envelope(*query_ok(exchange.settings.profile, tr_cont), ctx_area_fk100=fk, ctx_area_nk100=nk,
+    body = envelope(*query_ok(exchange.settings.profile, tr_cont, is_follow_up(ctx)), ctx_area_fk100=fk, ctx_area_nk100=nk,
                     output1=chunk, output2=totals)
     return body, tr_cont
 
@@ -287,5 +292,5 @@ def inquire_psbl_rvsecncl(exchange: PaperExchange, ctx: CallContext) -> tuple[di
         "excg_id_dvsn_name": "한국거래소", "stpm_cndt_pric": "0", "stpm_efct_occr_yn": "N",
     } for o in orders]
     chunk, tr_cont, fk, nk = page(rows, ctx, 50)
-    return envelope(*query_ok("real", tr_cont), ctx_area_fk100=fk, ctx_area_nk100=nk, output=chunk), tr_cont
+    return envelope(*query_ok("real", tr_cont, is_follow_up(ctx)), ctx_area_fk100=fk, ctx_area_nk100=nk, output=chunk), tr_cont
 

@@ -15,7 +15,7 @@ async def test_paging_across_more_than_twenty_holdings(h):
     holdings = _holdings(h, 25)
     wire = await h.open_wire(h.exchange.create_account(5_000_000, holdings))
     rows, pages = await wire.balance_all()
-    assert [p.headers["tr_cont"] for p in pages] == ["F", "E"]
+    assert [p.headers["tr_cont"] for p in pages] == ["M", "D"]
     assert [len(p.json()["output1"]) for p in pages] == [20, 5]
     assert {r["pdno"]: int(r["hldg_qty"]) for r in rows} == holdings
     totals = pages[-1].json()["output2"][0]
@@ -30,7 +30,7 @@ async def test_follow_up_without_tr_cont_header_also_pages(h):
     wire = await h.open_wire(h.exchange.create_account(5_000_000, _holdings(h, 22)))
     first = (await wire.balance()).json()
     second = await wire.balance("", first["ctx_area_fk100"], first["ctx_area_nk100"])
-    assert second.headers["tr_cont"] == "E" and len(second.json()["output1"]) == 2
+    assert second.headers["tr_cont"] == "D" and len(second.json()["output1"]) == 2
 
 
 async def test_real_profile_pages_fifty_rows(make_harness):
@@ -57,7 +57,8 @@ async def test_position_fields(wire, h):
 async def test_inqr_dvsn_02_is_rejected_as_kis_does_since_2026(wire):
     response = await wire.get("/uapi/domestic-stock/v1/trading/inquire-balance", "VTTC8434R", CANO=wire.cano,
                               ACNT_PRDT_CD="01", INQR_DVSN="02")
-    rejected(response, "OPSQ2001")
+    body = rejected(response, "OPSQ2001")
+    assert body["rt_cd"] == "2" and body["msg1"].strip() == "ERROR : INPUT INVALID_CHECK_INQR_DVSN"
 
 
 async def test_endless_paging_quirk_can_be_reproduced(h):
