@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 
-SAFETY = 0.02  # seconds: requests reach the server a little after they leave us, with some jitter
+SAFETY = 0.005  # seconds: margin per window for the trip to the server
 
 
 class AsyncSlidingWindow:

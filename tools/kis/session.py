@@ -48,6 +48,7 @@ class KisSession:
         self._app_secret = app_secret
         self._random = random.Random()
         self.calls = 0  # HTTP requests sent (for benchmarks and call budgets)
+        self.rate_limited = 0  # EGW00201 answers received
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.config.backoff_cap, self.config.backoff_base * 2 ** attempt)
@@ -100,6 +101,8 @@ class KisSession:
                 auth_renewed = True
                 await self.tokens.renew(token)
                 continue
+            if isinstance(error, RateLimited):
+                self.rate_limited += 1
             if isinstance(error, RateLimited) and rate_limited < RATE_LIMIT_RETRIES:
                 rate_limited += 1
                 wait = self._backoff(rate_limited)
