@@ -14,7 +14,7 @@ from paper.exchange import PaperExchange
 from paper.ledger import Account
 from paper.server import ensure_demo_account
 from paper.settings import ExchangeSettings
-from tools.market import KST, krx_calendar
+from tools.market import KST, Phase, krx_calendar
 
 EMBEDDED_START = dt.time(10, 0)
 EMBEDDED_SPEED = 30.0  # simulated seconds per real second
@@ -33,8 +33,20 @@ class EmbeddedExchange:
 
     def __init__(self, settings: ExchangeSettings | None = None) -> None:
         self.exchange = PaperExchange(settings or embedded_settings())
+        self.ensure_in_session()
         self.app = create_app(self.exchange)
         self.account: Account = ensure_demo_account(self.exchange)
+
+    def ensure_in_session(self) -> None:
+        """A persisted exchange may have stopped after a close: move on to the next session's 10:00."""
+        now = self.exchange.clock.now()
+        if self.exchange.phase(now) is not Phase.CONTINUOUS:
+            calendar = self.exchange.calendar
+            day = now.date()
+            if not calendar.is_session(day) or now >= dt.datetime.combine(day, EMBEDDED_START, KST):
+                day = calendar.next_session(day)
+            self.exchange.clock.set(dt.datetime.combine(day, EMBEDDED_START, KST))
+            self.exchange.sync()
 
     def transport(self):
         return transport(self.app)

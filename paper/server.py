@@ -11,9 +11,17 @@ from paper.exchange import PaperExchange
 from paper.ledger import Account
 from paper.settings import ExchangeSettings
 
-# The demo account: cash and a few ETFs, deliberately off the demo model portfolio.
-DEMO_CASH = 3_000_000
-DEMO_HOLDINGS = {"069500": 300, "360750": 450, "152380": 40, "132030": 60}
+# The demo account: cash and ETFs worth these amounts (KRW) on the day it is opened. It has drifted
+# from examples/targets/demo.toml: equities ran up, bonds and gold lag — a modest rebalance.
+DEMO_CASH = 2_000_000
+DEMO_HOLDINGS_VALUE = {"069500": 8_000_000, "360750": 4_000_000, "133690": 2_400_000, "152380": 4_200_000,
+                       "308620": 4_000_000, "132030": 2_400_000, "329750": 3_000_000}
+
+
+def demo_holdings(exchange: PaperExchange) -> dict[str, int]:
+    day = exchange.calendar.previous_session(exchange.clock.now().date(), include=True)
+    return {ticker: max(1, value // exchange.market.base_price(ticker, day))
+            for ticker, value in DEMO_HOLDINGS_VALUE.items()}
 
 
 def ensure_demo_account(exchange: PaperExchange) -> Account:
@@ -21,7 +29,7 @@ def ensure_demo_account(exchange: PaperExchange) -> Account:
     for account in exchange.accounts.values():
         if account.profile == exchange.settings.profile:
             return account
-    return exchange.create_account(DEMO_CASH, DEMO_HOLDINGS)
+    return exchange.create_account(DEMO_CASH, demo_holdings(exchange))
 
 
 def write_credentials(account: Account, path: Path) -> None:

@@ -36,6 +36,22 @@ def is_valid_ticker(ticker: str) -> bool:
     return bool(_TICKER.match(ticker))
 
 
+# Brands of KRX-listed ETFs. ETF names are "<brand> <underlying>", so the whole first word must
+# match: a prefix test would call stocks such as "BNK금융지주" or "HK이노엔" ETFs.
+ETF_BRANDS = frozenset({
+    "KODEX", "TIGER", "KOSEF", "KIWOOM", "ACE", "KINDEX", "SOL", "RISE", "KBSTAR", "PLUS", "HANARO",
+    "ARIRANG", "TIMEFOLIO", "KOACT", "WON", "BNK", "UNICORN", "FOCUS", "TREX", "TRUSTON", "HK", "1Q",
+    "마이다스", "에셋플러스", "파워",
+})
+
+
+def kind_from_name(name: str) -> InstrumentKind:
+    """ETF when the name's first word is an ETF brand (``KODEX 200``), otherwise a stock."""
+    words = name.split()
+    return InstrumentKind.ETF if words and words[0].upper() in ETF_BRANDS else InstrumentKind.STOCK
+
+
+
 # --- tick sizes (호가가격단위, since 2023-01-25) ------------------------------------------------
 
 # (lower bound of band, tick) for stocks, ascending. ETF/ETN/ELW use 5 KRW at every level.

@@ -10,24 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from tools.market import InstrumentKind, is_on_tick, is_valid_ticker
+from tools.market import (
+    InstrumentKind,
+    is_on_tick,
+    is_valid_ticker,
+    kind_from_name,  # noqa: F401  (re-exported)
+)
 
 Market = Literal["KOSPI", "KOSDAQ"]
-
-# Brands of KRX-listed ETFs. ETF names are "<brand> <underlying>", so the whole first word must
-# match: a prefix test would call stocks such as "BNK금융지주" or "HK이노엔" ETFs.
-ETF_BRANDS = frozenset({
-    "KODEX", "TIGER", "KOSEF", "KIWOOM", "ACE", "KINDEX", "SOL", "RISE", "KBSTAR", "PLUS", "HANARO",
-    "ARIRANG", "TIMEFOLIO", "KOACT", "WON", "BNK", "UNICORN", "FOCUS", "TREX", "TRUSTON", "HK", "1Q",
-    "마이다스", "에셋플러스", "파워",
-})
-
-
-def kind_from_name(name: str) -> InstrumentKind:
-    """ETF when the name's first word is an ETF brand (``KODEX 200``), otherwise a stock."""
-    words = name.split()
-    return InstrumentKind.ETF if words and words[0].upper() in ETF_BRANDS else InstrumentKind.STOCK
-
 
 @dataclass(frozen=True, slots=True)
 class Calibration:

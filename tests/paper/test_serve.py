@@ -54,7 +54,7 @@ def test_serve_writes_private_credentials_and_answers(served):
     balance = httpx.get(url + "/uapi/domestic-stock/v1/trading/inquire-balance",
                         headers={**headers, "tr_id": "VTTC8434R"},
                         params={"CANO": cano, "ACNT_PRDT_CD": product, "INQR_DVSN": "01"}).json()
-    assert balance["rt_cd"] == "0" and len(balance["output1"]) == 4  # the demo account's ETFs
+    assert balance["rt_cd"] == "0" and len(balance["output1"]) == 7  # the demo account's ETFs
 
 
 def test_serve_refuses_non_loopback_hosts(tmp_path):

@@ -111,7 +111,8 @@ class KisClient:
         payload, _ = await self.session.call(
             "GET", QUOTES + "inquire-asking-price-exp-ccn", "FHKST01010200", operation=f"order book {ticker}",
             params={"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": ticker})
-        return OrderBook.from_wire(ticker, payload["output1"])
+        second = payload.get("output2")
+        return OrderBook.from_wire(ticker, payload["output1"], second if isinstance(second, dict) else None)
 
     async def daily_bars(self, ticker: str, start: dt.date, end: dt.date) -> list[DailyBar]:
         """Daily bars from ``start`` to ``end``, ascending, paging back 100 bars a call."""

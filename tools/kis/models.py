@@ -64,16 +64,20 @@ class OrderBook(_Model):
     asks: tuple[BookLevel, ...]  # best (lowest) first
     bids: tuple[BookLevel, ...]  # best (highest) first
     quoted_at: str  # HHMMSS
+    price: int = 0  # last price (output2), 0 when KIS does not send it
+    base_price: int = 0  # 기준가 (output2)
 
     @classmethod
-    def from_wire(cls, ticker: str, o: dict[str, Any]) -> OrderBook:
+    def from_wire(cls, ticker: str, o: dict[str, Any], expected: dict[str, Any] | None = None) -> OrderBook:
         def side(price_key: str, qty_key: str) -> tuple[BookLevel, ...]:
             levels = (BookLevel(price=_int(o.get(f"{price_key}{i}")), quantity=_int(o.get(f"{qty_key}{i}")))
                       for i in range(1, 11))
             return tuple(level for level in levels if level.price > 0)
 
+        expected = expected or {}
         return cls(ticker=ticker, asks=side("askp", "askp_rsqn"), bids=side("bidp", "bidp_rsqn"),
-                   quoted_at=str(o.get("aspr_acpt_hour", "")))
+                   quoted_at=str(o.get("aspr_acpt_hour", "")), price=_int(expected.get("stck_prpr")),
+                   base_price=_int(expected.get("stck_sdpr")))
 
     @property
     def best_ask(self) -> int | None:

@@ -1,0 +1,129 @@
+"""Connecting to a broker: KIS (paper or real, with the opt-in) or the embedded paper exchange.
+
+The market clock travels with the connection: on KIS it is the wall clock; on the embedded
+exchange it is the exchange's simulated clock, which only moves when the executor waits — so a
+whole trading day runs in seconds and every run is reproducible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pydantic import SecretStr
+
+from agent.config import RebalConfig
+from tools.kis import Credentials, KisConfig, KisConfigError, SyncKisClient, load_credentials, mask_account
+from tools.market import KST
+
+
+class MarketClock(Protocol):
+    def now(self) -> dt.datetime: ...
+
+    def wait(self, seconds: float) -> None: ...
+
+
+class WallClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(KST)
+
+    def wait(self, seconds: float) -> None:
+        time.sleep(max(seconds, 0.0))
+
+
+class SimulatedClock:
+    """The embedded exchange's clock: waiting moves simulated time instead of sleeping."""
+
+    def __init__(self, exchange) -> None:
+        self._exchange = exchange
+
+    def now(self) -> dt.datetime:
+        return self._exchange.clock.now()
+
+    def wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self._exchange.clock.advance(seconds)
+
+
+class BrokerError(RuntimeError):
+    """No broker can be used as configured (e.g. a real account without the opt-in)."""
+
+
+@dataclass
+class BrokerConnection:
+    client: SyncKisClient
+    clock: MarketClock
+    profile: str
+    account: str
+    description: str
+    notes: list[str] = field(default_factory=list)
+    embedded: object | None = None  # paper.embedded.EmbeddedExchange when in-process
+
+    @property
+    def masked_account(self) -> str:
+        return mask_account(self.account)
+
+    @property
+    def is_real(self) -> bool:
+        return self.profile == "real" and self.embedded is None
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def connect(config: RebalConfig, *, confirm_real: Callable[[str], bool] | None = None) -> BrokerConnection:
+    """The broker the configuration asks for; the embedded exchange when no credentials are found.
+
+    ``confirm_real`` is asked (interactive runs) to confirm a real account by its typed number.
+    """
+    broker = config.broker
+    notes: list[str] = []
+    if broker.mode in ("auto", "kis"):
+        try:
+            credentials = load_credentials(broker.profile)
+        except KisConfigError as error:
+            if broker.mode == "kis":
+                raise BrokerError(str(error)) from None
+            notes.append(f"no KIS credentials ({error}); using the embedded paper exchange")
+        else:
+            return _kis(config, credentials, notes, confirm_real)
+    return _embedded(config, notes)
+
+
+def _kis(config: RebalConfig, credentials: Credentials, notes: list[str],
+         confirm_real: Callable[[str], bool] | None) -> BrokerConnection:
+    broker = config.broker
+    if broker.profile == "real":
+        if not broker.allow_real_trading:
+            raise BrokerError("this is a REAL account: set broker.allow_real_trading = true in the config to trade it")
+        if confirm_real is not None and not confirm_real(credentials.account):
+            raise BrokerError("the account number typed did not match; nothing was sent")
+    kis_config = KisConfig(profile=broker.profile, account=credentials.account, base_url=broker.base_url,
+                           requests_per_second=broker.requests_per_second,
+                           token_cache_dir=config.paths.home / "kis-tokens")
+    client = SyncKisClient(kis_config, credentials)
+    where = broker.base_url or ("KIS real server" if broker.profile == "real" else "KIS paper server (모의투자)")
+    return BrokerConnection(client=client, clock=WallClock(), profile=broker.profile, account=credentials.account,
+                            description=f"{where}, account {mask_account(credentials.account)} "
+                                        f"(credentials from {credentials.source})", notes=notes)
+
+
+def _embedded(config: RebalConfig, notes: list[str]) -> BrokerConnection:
+    from paper.embedded import EmbeddedExchange, embedded_settings
+
+    config.paths.home.mkdir(parents=True, exist_ok=True)
+    embedded = EmbeddedExchange(embedded_settings(db=str(config.embedded_db), speed=0.0, rate_limit=0))
+    account = embedded.account
+    credentials = Credentials(app_key=SecretStr(account.app_key), app_secret=SecretStr(account.app_secret),
+                              account=account.number, source="embedded paper exchange")
+    kis_config = KisConfig(profile="paper", account=account.number, base_url="http://embedded.paper",
+                           requests_per_second=0, token_cache_dir=config.paths.home / "kis-tokens")
+    client = SyncKisClient(kis_config, credentials, transport=embedded.transport())
+    now = embedded.exchange.clock.now()
+    return BrokerConnection(client=client, clock=SimulatedClock(embedded.exchange), profile="paper",
+                            account=account.number, embedded=embedded, notes=notes,
+                            description=f"embedded paper exchange (simulated clock {now:%Y-%m-%d %H:%M} KST), "
+                                        f"account {mask_account(account.number)}")

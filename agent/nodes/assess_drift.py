@@ -1,0 +1,33 @@
+"""assess_drift: current weights against the targets, and whether any trigger fires."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from langgraph.runtime import Runtime
+
+from agent.context import RunContext
+from agent.state import RunState
+from tools.drift import evaluate_triggers, measure_drift
+from tools.portfolio import AccountSnapshot
+from tools.targets import load_payload
+
+
+def assess_drift(state: RunState, runtime: Runtime[RunContext]) -> dict:
+    ctx = runtime.context
+    targets = load_payload(state["targets"]["payload"])
+    snapshot = AccountSnapshot.model_validate(state["account"]["snapshot"])
+    report = measure_drift(targets, snapshot)
+    verdict = evaluate_triggers(report, ctx.config.rebalance.triggers, as_of=dt.date.fromisoformat(state["as_of"]),
+                                calendar=ctx.calendar)
+    drift = {"report": report.model_dump(mode="json"), "verdict": verdict.model_dump(mode="json")}
+    ctx.transcript.write("drift", **drift)
+    if not verdict.triggered:
+        ctx.say("no trigger fired: the portfolio is within its bands")
+        return {"drift": drift, "outcome": "nothing to do", "message": "within the bands: nothing to trade"}
+    ctx.say("trigger: " + "; ".join(verdict.reasons or verdict.fired))
+    return {"drift": drift}
+
+
+def route_after_drift(state: RunState) -> str:
+    return "record" if state.get("outcome") == "nothing to do" else "compute_trades"

@@ -1,0 +1,50 @@
+"""check_guardrails: every rule over the trades, plan and orders; open orders on the run's tickers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from langgraph.runtime import Runtime
+
+from agent.approval import plan_hash
+from agent.context import RunContext
+from agent.nodes.plan_execution import plan_quotes
+from agent.state import RunState
+from guardrails import GuardrailContext, check_all
+from tools.netting import NettingResult
+from tools.plan import ExecutionPlan, Order
+from tools.portfolio import AccountSnapshot
+
+
+def guardrail_context(ctx: RunContext, state: RunState, *, orders: list[Order] | None = None,
+                      netting: NettingResult | None = None,
+                      snapshot: AccountSnapshot | None = None) -> GuardrailContext:
+    netting = netting or NettingResult.model_validate(state["netting"])
+    limits = ctx.config.guardrails.model_copy(update={"max_slices": ctx.config.planner.max_slices})
+    return GuardrailContext.from_netting(
+        netting, snapshot or AccountSnapshot.model_validate(state["account"]["snapshot"]),
+        plan=ExecutionPlan.model_validate(state["planner"]["plan"]),
+        orders=tuple(orders if orders is not None else (Order.model_validate(o) for o in state["orders"])),
+        quotes=plan_quotes(state), phase=ctx.calendar.phase(ctx.broker.clock.now()), limits=limits)
+
+
+def check_guardrails(state: RunState, runtime: Runtime[RunContext]) -> dict:
+    ctx = runtime.context
+    report = check_all(guardrail_context(ctx, state))
+    tickers = {o["ticker"] for o in state["orders"]}
+    resting = [r.model_dump(mode="json") for r in ctx.broker.client.orders_today(
+        status="open", day=ctx.broker.clock.now().date()) if r.ticker in tickers]
+    journal_nos = {e.order_no for e in ctx.journal.entries(state["run_id"]) if e.order_no}
+    for order in resting:
+        order["ours"] = order["order_no"] in journal_nos
+    digest = plan_hash(state["netting"]["trades"], state["orders"])
+    ctx.transcript.write("guardrails", plan_hash=digest, passed=report.passed, auto_approvable=report.auto_approvable,
+                         results=[r.model_dump(mode="json") for r in (*report.results, *report.headless_results)])
+    if resting:
+        ctx.transcript.write("open_orders", orders=resting)
+    failed = [r.rule_id for r in report.failures]
+    ctx.say("guardrails: all passed" if not failed else f"guardrails failed: {', '.join(failed)}")
+    return {"guardrails": report.model_dump(mode="json") | {"passed": report.passed,
+                                                             "auto_approvable": report.auto_approvable},
+            "open_orders": resting, "plan_hash": digest,
+            "approval_requested_at": dt.datetime.now(dt.UTC).isoformat()}

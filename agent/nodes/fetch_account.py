@@ -1,0 +1,25 @@
+"""fetch_account: the account as the broker reports it — holdings, cash, today's costs so far."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from agent.context import RunContext
+from agent.state import RunState
+
+
+def fetch_account(state: RunState, runtime: Runtime[RunContext]) -> dict:
+    ctx = runtime.context
+    ctx.say("reading the account")
+    balance = ctx.broker.client.balance()
+    holdings = [h.model_dump(mode="json") for h in balance.holdings if h.quantity > 0]
+    summary = balance.summary
+    account = {
+        "holdings": holdings,
+        "cash_d0": summary.cash_d0, "cash_d2": summary.cash_d2, "securities_value": summary.securities_value,
+        "total_value": summary.total_value, "costs_today": summary.costs_today,
+        "names": {h.ticker: h.name for h in balance.holdings},
+    }
+    ctx.transcript.write("account", account=ctx.broker.masked_account, **account)
+    # A fresh pass: anything decided on the previous account state no longer applies.
+    return {"account": account, "approval_problem": ""}

@@ -1,0 +1,78 @@
+"""verify_approval: is the answer valid for this exact plan, now? Then where the run goes next.
+
+An approval must echo the plan's hash, may not approve a plan that failed a guardrail, expires
+after ``approval.ttl_seconds``, and is void when a traded price moved more than
+``approval.quote_tolerance_bp`` since planning. An edit goes back through netting and guardrails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from langgraph.runtime import Runtime
+
+from agent.approval import Approval
+from agent.context import RunContext
+from agent.state import RunState
+
+
+def _moved_bp(ctx: RunContext, state: RunState) -> tuple[float, str]:
+    """The largest move of a traded instrument's mid since planning, in bp, and its ticker."""
+    worst, where = 0.0, ""
+    for ticker in sorted({o["ticker"] for o in state["orders"]}):
+        before = state["quotes"][ticker]
+        book = ctx.broker.client.order_book(ticker)
+        if book.best_bid is None or book.best_ask is None:
+            return float("inf"), ticker
+        mid_before = (before["bid"] + before["ask"]) / 2
+        mid_now = (book.best_bid + book.best_ask) / 2
+        moved = abs(mid_now - mid_before) / mid_before * 10_000
+        if moved > worst:
+            worst, where = moved, ticker
+    return worst, where
+
+
+def verify_approval(state: RunState, runtime: Runtime[RunContext]) -> dict:
+    ctx = runtime.context
+    approval = Approval.model_validate(state["approval"])
+    ctx.transcript.write("approval", **approval.model_dump(mode="json"), plan_hash_shown=state["plan_hash"])
+    if approval.decision == "reject":
+        return {"route": "record", "outcome": "rejected",
+                "message": f"rejected by {approval.by}" + (f": {approval.note}" if approval.note else "")}
+    if approval.decision == "edit":
+        edits = [*(state.get("edits") or []), *(e.model_dump(mode="json") for e in approval.edits)]
+        ctx.say(f"{len(approval.edits)} edit(s): back through netting and the guardrails")
+        return {"route": "compute_trades", "edits": edits, "approval_problem": ""}
+    if approval.plan_hash != state["plan_hash"]:
+        return {"route": "approve", "approval_problem": "the approval names a different plan than the one shown"}
+    if not state["guardrails"]["passed"]:
+        return {"route": "approve", "approval_problem": "a guardrail failed: this plan cannot be approved "
+                                                        "(edit it or reject it)"}
+    requested = dt.datetime.fromisoformat(state["approval_requested_at"])
+    answered = dt.datetime.fromisoformat(approval.at)
+    if answered.tzinfo is None:
+        answered = answered.replace(tzinfo=dt.UTC)
+    age = (answered - requested).total_seconds()
+    if age > ctx.config.approval.ttl_seconds:
+        ctx.say("approval expired: refreshing the account and prices")
+        return {"route": "fetch_account", "approval_problem":
+                f"the approval came {age:.0f} s after the plan (limit {ctx.config.approval.ttl_seconds:.0f} s); "
+                "the plan was refreshed"}
+    moved, ticker = _moved_bp(ctx, state)
+    if moved > ctx.config.approval.quote_tolerance_bp:
+        ctx.say(f"{ticker} moved {moved:.0f} bp since planning: refreshing")
+        return {"route": "fetch_account", "approval_problem":
+                f"{ticker} moved {moved:.0f} bp since the plan (limit {ctx.config.approval.quote_tolerance_bp:.0f} bp); "
+                "the plan was refreshed"}
+    foreign = [o for o in state.get("open_orders", []) if not o.get("ours")]
+    if approval.by == "auto-approve" and foreign:
+        listing = ", ".join(f"{o['ticker']} {o['side']} {o['remaining_quantity']} (no. {o['order_no'][-4:]})"
+                            for o in foreign)
+        return {"route": "record", "outcome": "blocked",
+                "message": f"orders not placed by this run are resting on its tickers ({listing}); cancel them "
+                           "or run interactively"}
+    return {"route": "execute", "approval_problem": ""}
+
+
+def route_after_verification(state: RunState) -> str:
+    return state["route"]

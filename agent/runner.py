@@ -1,0 +1,230 @@
+"""Starting, driving and resuming runs: the checkpointed graph plus whoever answers the approval.
+
+A run's id is derived from its intent (account, as-of date, targets version), so the same
+rebalance cannot be started twice by accident: a second ``rebal run`` finds it and says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import sqlite3
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.approval import Approval
+from agent.broker import BrokerConnection, connect
+from agent.config import RebalConfig
+from agent.context import RunContext
+from agent.executor.journal import Journal
+from agent.transcript import Transcript
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NEEDS_APPROVAL = 3  # headless: a person must look (the run is resumable)
+EXIT_REJECTED = 4
+EXIT_BLOCKED = 5  # stopped by a guardrail or by orders resting that this run did not place
+RECURSION_LIMIT = 80
+
+Approver = Callable[[dict[str, Any], dict[str, Any]], Approval]  # (request, state values) -> answer
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    outcome: str
+    message: str
+    exit_code: int
+    transcript: Path
+    report: dict[str, Any]
+    awaiting_approval: bool = False
+
+
+def intent_id(account: str, as_of: str, targets_version: str) -> str:
+    digest = hashlib.sha256(f"{account}|{as_of}|{targets_version}".encode()).hexdigest()[:10]
+    return f"{as_of}-{digest}"
+
+
+def auto_approver(request: dict[str, Any], state: dict[str, Any]) -> Approval | None:
+    """Headless: approve only a plan that passes every guardrail and every headless cap."""
+    if not (request["guardrails_passed"] and request["auto_approvable"]):
+        return None
+    return Approval(decision="approve", plan_hash=request["plan_hash"], by="auto-approve",
+                    at=dt.datetime.now(dt.UTC).isoformat())
+
+
+class Runner:
+    """Everything one process needs to start or resume runs; close it (or use ``with``)."""
+
+    def __init__(self, config: RebalConfig, *, headless: bool, progress: Callable[[str], None] | None = None,
+                 confirm_real: Callable[[str], bool] | None = None, broker: BrokerConnection | None = None) -> None:
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        from agent.graph import build_graph
+        from tools.market import krx_calendar
+
+        self.config = config
+        self.headless = headless
+        self.progress = progress
+        self._stack = ExitStack()
+        config.paths.home.mkdir(parents=True, exist_ok=True)
+        self.broker = broker or connect(config, confirm_real=None if headless else confirm_real)
+        self._stack.callback(self.broker.close)
+        self.journal = Journal(config.journal_db)
+        self._stack.callback(self.journal.close)
+        conn = sqlite3.connect(str(config.runs_db), check_same_thread=False)
+        self._stack.callback(conn.close)
+        self.saver = SqliteSaver(conn)
+        self.graph = build_graph().compile(checkpointer=self.saver)
+        self.calendar = krx_calendar()
+        self.planner_model, self.planner_note = self._planner_model()
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- pieces ---------------------------------------------------------------------------
+
+    def _planner_model(self) -> tuple[Any | None, str]:
+        section = self.config.planner
+        key = os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY")
+        if not section.use_llm:
+            return None, "rules planner (planner.use_llm = false)"
+        if not key:
+            return None, "rules planner: no LLM configured (set GOOGLE_API_KEY to use Gemini)"
+        from agent.planner import PlannerSettings
+        from agent.planner.llm import make_chat_model
+        from tools.kis.redact import REDACTOR
+
+        REDACTOR.add_secret(key)
+        settings = PlannerSettings(model=section.model, timeout=section.timeout, max_retries=section.max_retries,
+                                   max_output_tokens=section.max_output_tokens, token_budget=section.token_budget,
+                                   max_slices=section.max_slices)
+        try:
+            return make_chat_model(section.model, key, settings), ""
+        except Exception as error:  # a broken model spec must not stop a rebalance: rules take over
+            return None, f"rules planner: the LLM could not be set up ({type(error).__name__}: {error})"
+
+    def _context(self, run_id: str) -> RunContext:
+        return RunContext(config=self.config, broker=self.broker, journal=self.journal,
+                          transcript=Transcript(self.config.paths.transcripts, run_id), calendar=self.calendar,
+                          planner_model=self.planner_model, planner_note=self.planner_note,
+                          headless=self.headless, progress=self.progress)
+
+    @staticmethod
+    def _config(run_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": run_id}, "recursion_limit": RECURSION_LIMIT}
+
+    def state(self, run_id: str):
+        return self.graph.get_state(self._config(run_id))
+
+    # --- starting and resuming ----------------------------------------------------------
+
+    def new_run_id(self, *, again: bool = False) -> tuple[str, str]:
+        """(run id, as-of date) of the rebalance intended now; ``again`` numbers a repeat of a finished one."""
+        from agent.nodes.fetch_targets import load_configured_targets
+
+        as_of = self.broker.clock.now().date().isoformat()
+        context = self._context("probe")
+        targets, _ = load_configured_targets(context, as_of)
+        base = intent_id(self.broker.account, as_of, targets.version)
+        run_id, n = base, 1
+        while again and self.state(run_id).values:
+            n += 1
+            run_id = f"{base}-{n}"
+        return run_id, as_of
+
+    def start(self, approver: Approver | None, *, again: bool = False) -> RunResult:
+        run_id, as_of = self.new_run_id(again=again)
+        existing = self.state(run_id)
+        if existing.values:
+            finished = not existing.next
+            raise RunExists(run_id, finished, existing.values.get("outcome", ""))
+        context = self._context(run_id)
+        context.transcript.write("run_started", mode="headless" if self.headless else "interactive",
+                                 profile=self.broker.profile, broker=self.broker.description,
+                                 account=self.broker.masked_account, as_of=as_of, notes=self.broker.notes,
+                                 planner=self.planner_note or self.config.planner.model,
+                                 config=self.config.model_dump(mode="json", exclude={"paths"}))
+        initial = {"run_id": run_id, "mode": "headless" if self.headless else "interactive", "as_of": as_of,
+                   "edits": []}
+        return self._drive(run_id, initial, approver, context)
+
+    def resume(self, run_id: str, approver: Approver | None) -> RunResult:
+        snapshot = self.state(run_id)
+        if not snapshot.values:
+            raise KeyError(run_id)
+        context = self._context(run_id)
+        if not snapshot.next:
+            values = snapshot.values
+            return RunResult(run_id, values.get("outcome", ""), "this run has finished already", EXIT_OK,
+                             context.transcript.path, values.get("report") or {})
+        context.transcript.write("run_resumed", waiting_for=list(snapshot.next),
+                                 mode="headless" if self.headless else "interactive")
+        return self._drive(run_id, None, approver, context)
+
+    def _drive(self, run_id: str, payload: Any, approver: Approver | None, context: RunContext) -> RunResult:
+        from langgraph.types import Command
+
+        config = self._config(run_id)
+        while True:
+            self.graph.invoke(payload, config, context=context, durability="sync")
+            snapshot = self.graph.get_state(config)
+            if not snapshot.interrupts:
+                return self._result(run_id, snapshot.values, context)
+            request = snapshot.interrupts[0].value
+            answer = approver(request, snapshot.values) if approver is not None else None
+            if answer is None:
+                context.transcript.write("approval_requested", plan_hash=request["plan_hash"],
+                                         auto_approvable=request["auto_approvable"], waiting=True,
+                                         failures=[f["rule_id"] for f in request["failures"]])
+                why = "; ".join(f"{f['rule_id']}: {f['message']}" for f in request["failures"]) or "needs a person"
+                return RunResult(run_id, "awaiting approval", f"not auto-approved ({why}); resume with "
+                                 f"`rebal runs resume {run_id}`", EXIT_NEEDS_APPROVAL, context.transcript.path, {},
+                                 awaiting_approval=True)
+            context.transcript.write("approval_requested", plan_hash=request["plan_hash"],
+                                     auto_approvable=request["auto_approvable"])
+            payload = Command(resume=answer.model_dump(mode="json"))
+
+    @staticmethod
+    def _result(run_id: str, values: dict[str, Any], context: RunContext) -> RunResult:
+        outcome = values.get("outcome") or "completed"
+        code = {"rejected": EXIT_REJECTED, "blocked": EXIT_BLOCKED}.get(outcome, EXIT_OK)
+        return RunResult(run_id, outcome, values.get("message", ""), code, context.transcript.path,
+                         values.get("report") or {})
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run in the checkpoint store, newest first: id, outcome, what it waits for."""
+        seen: dict[str, dict[str, Any]] = {}
+        for item in self.saver.list(None):
+            thread = item.config["configurable"]["thread_id"]
+            if thread in seen:
+                continue
+            state = self.state(thread)
+            seen[thread] = {"run_id": thread, "as_of": state.values.get("as_of", ""),
+                            "mode": state.values.get("mode", ""),
+                            "outcome": state.values.get("outcome") or ("in progress" if state.next else ""),
+                            "waiting_for": list(state.next), "message": state.values.get("message", ""),
+                            "updated": item.checkpoint.get("ts", "")}
+        return sorted(seen.values(), key=lambda r: r["updated"], reverse=True)
+
+
+class RunExists(RuntimeError):
+    def __init__(self, run_id: str, finished: bool, outcome: str) -> None:
+        self.run_id, self.finished, self.outcome = run_id, finished, outcome
+        if finished:
+            text = (f"this rebalance (same account, date and targets) already ran as {run_id} ({outcome}); "
+                    "`rebal run --again` starts another")
+        else:
+            text = f"this rebalance is already under way as {run_id}; continue it with `rebal runs resume {run_id}`"
+        super().__init__(text)

@@ -1,0 +1,127 @@
+"""The run transcript: one append-only JSONL file per run, mode 0600, secrets redacted.
+
+Every line is one ``TranscriptEvent``. The kinds, in the order a run writes them:
+
+- ``run_started``     mode, profile, masked account, as-of date, targets version, config summary
+- ``account``         holdings, cash D+0/D+2, total value (the inputs snapshot)
+- ``targets``         the model portfolio used (flat weights, version, source)
+- ``drift``           per-asset weights vs targets and the trigger verdict
+- ``trades``          the netting result: trades, expected weights, costs, error vs lower bound
+- ``planner_input``   the computed features the planner saw (trade table, quotes, depth, time to close)
+- ``llm_call``        one model request: messages, raw response text, finish_reason, usage, cost, error
+- ``plan``            the plan used, which planner produced it and why (fallback reason)
+- ``guardrails``      every rule verdict with its figures
+- ``approval_requested`` / ``approval``  what was shown (plan hash) and the answer (who, when, decision)
+- ``open_orders``     orders already resting on the run's tickers before trading
+- ``order_intent`` / ``order_ack`` / ``order_error``  journal of each slice sent to the broker
+- ``fill``            fills as reconciled from the broker
+- ``execution``       per-phase summaries (sells done, cash re-read, buys resized)
+- ``report``          final reconciliation: holdings vs targets, residual drift, shortfall, fees
+- ``run_finished``    outcome and exit code
+- ``error``           anything that stopped the run, with the account state known at that moment
+
+The planner's decision can be replayed offline from ``planner_input`` + ``llm_call``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from tools.kis.redact import REDACTOR, redact_account_numbers
+from tools.market import KST
+
+DEFAULT_DIR = Path("transcripts")
+
+
+class TranscriptEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seq: int
+    at: str  # ISO time, KST
+    run_id: str
+    kind: str
+    data: dict[str, Any]
+
+
+def _plain(value: Any) -> Any:
+    """JSON-plain copy: pydantic models dumped, dates as ISO strings, sets as sorted lists."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return value
+
+
+def redact_text(text: str) -> str:
+    """Registered secrets, bearer tokens and anything shaped like an account number."""
+    return redact_account_numbers(REDACTOR.redact(text))
+
+
+class Transcript:
+    """Append-only writer. Several writers of one run (a resumed process) continue the sequence."""
+
+    def __init__(self, directory: Path, run_id: str) -> None:
+        self.run_id = run_id
+        self.path = Path(directory) / f"{run_id}.jsonl"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._seq = sum(1 for _ in self._lines())
+
+    def _lines(self) -> Iterator[str]:
+        if self.path.exists():
+            with self.path.open(encoding="utf-8") as handle:
+                yield from (line for line in handle if line.strip())
+
+    def write(self, kind: str, **data: Any) -> TranscriptEvent:
+        with self._lock:
+            self._seq += 1
+            event = TranscriptEvent(seq=self._seq, at=dt.datetime.now(KST).isoformat(timespec="milliseconds"),
+                                    run_id=self.run_id, kind=kind, data=_plain(data))
+            line = redact_text(event.model_dump_json()) + "\n"
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line.encode("utf-8"))
+                os.fsync(fd)  # a transcript line survives a kill -9 right after it
+            finally:
+                os.close(fd)
+            return event
+
+    def events(self) -> list[TranscriptEvent]:
+        return read_events(self.path)
+
+
+def read_events(path: Path) -> list[TranscriptEvent]:
+    """Every event of a transcript; a torn last line (a crash mid-write) is skipped, not fatal."""
+    events: list[TranscriptEvent] = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                events.append(TranscriptEvent.model_validate_json(line))
+            except ValueError:
+                if handle.readline():  # a bad line in the middle is damage worth reporting
+                    raise ValueError(f"{path}:{number}: not a transcript event") from None
+    return events
+
+
+def iter_transcripts(directory: Path) -> Iterator[Path]:
+    yield from sorted(Path(directory).glob("*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(_plain(value), ensure_ascii=False)
