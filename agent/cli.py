@@ -9,10 +9,18 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Rebal: rebalance a KIS account to a model portfolio, safely.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
-paper_app = typer.Typer(help="The KIS-compatible paper exchange.", no_args_is_help=True)
+# Plain help formatting: rich's help renderer alone costs ~0.25 s, and `rebal --help` must be instant.
+PLAIN = {"no_args_is_help": True, "rich_markup_mode": None}
+app = typer.Typer(help="Rebal: rebalance a KIS account to a model portfolio, safely.", add_completion=False,
+                  pretty_exceptions_enable=False, **PLAIN)
+paper_app = typer.Typer(help="The KIS-compatible paper exchange.", **PLAIN)
 app.add_typer(paper_app, name="paper")
+runs_app = typer.Typer(help="Runs kept in the checkpoint store: list them, resume one.", **PLAIN)
+app.add_typer(runs_app, name="runs")
+config_app = typer.Typer(help="The configuration file.", **PLAIN)
+app.add_typer(config_app, name="config")
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="Config TOML (default: ./rebal.toml).")]
 
 DEFAULT_PAPER_DB = Path.home() / ".rebal" / "paper.db"
 
@@ -105,12 +113,70 @@ def paper_clock(
     typer.echo(f"{state['now']}  phase={state['phase']}  speed={state['speed']}")
 
 
-@app.command("demo")
-def demo() -> None:
-    """Start the embedded paper exchange, trade through its KIS API, and print the account."""
-    from paper.demo import run_demo
+@app.command("run")
+def run(
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Headless: approve only inside every "
+                                               "guardrail and headless cap, else stop (exit 3).")] = False,
+    again: Annotated[bool, typer.Option("--again", help="Run again although this rebalance ran today.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Rebalance the account: review and approve in the terminal, or --auto-approve headless."""
+    from agent.session import run_command
 
-    run_demo()
+    raise typer.Exit(run_command(config, headless=auto_approve, again=again))
+
+
+@app.command("status")
+def status(config: ConfigOption = None) -> None:
+    """Show the account's drift from its targets and whether a rebalance would trigger. Trades nothing."""
+    from agent.session import status_command
+
+    raise typer.Exit(status_command(config))
+
+
+@runs_app.command("list")
+def runs_list(config: ConfigOption = None) -> None:
+    """List runs, newest first, with their outcome or what they wait for."""
+    from agent.session import runs_list_command
+
+    raise typer.Exit(runs_list_command(config))
+
+
+@runs_app.command("resume")
+def runs_resume(
+    run_id: Annotated[str, typer.Argument(help="The run to continue (see `rebal runs list`).")],
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Headless, as for `rebal run`.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Continue a run: after a crash, or one waiting for approval."""
+    from agent.session import resume_command
+
+    raise typer.Exit(resume_command(config, run_id, headless=auto_approve))
+
+
+@config_app.command("init")
+def config_init(
+    path: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("rebal.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented configuration file with the defaults."""
+    from agent.config import CONFIG_TEMPLATE
+
+    if path.exists() and not force:
+        typer.echo(f"{path} exists; use --force to overwrite it", err=True)
+        raise typer.Exit(2)
+    path.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    typer.echo(f"wrote {path}")
+
+
+@app.command("demo")
+def demo(
+    home: Annotated[Path, typer.Option(help="Working folder of the demo (wiped first).")] = Path(".rebal/demo"),
+) -> None:
+    """A complete headless rebalance of a drifted demo account on the embedded paper exchange."""
+    from agent.session import demo_command
+
+    raise typer.Exit(demo_command(home))
 
 
 def main() -> None:

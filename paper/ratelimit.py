@@ -6,7 +6,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-
 # Requests spaced exactly one window apart must pass even when they arrive a little early (network
 # jitter): the window the server counts over is this much shorter than a second.
 JITTER_ALLOWANCE = 0.02

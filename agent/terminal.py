@@ -1,0 +1,214 @@
+"""The conversational terminal session: the plan in tables, then approve, reject, edit, explain, show.
+
+Approving binds the answer to the plan's hash; edits go back through netting and the guardrails;
+free-text questions go to a read-only reviewer when an LLM is configured.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.prompt import Prompt
+from rich.table import Table
+
+from agent.approval import Approval, Edit
+
+HELP = """[bold]approve[/]                      place these orders (sells first, then buys)
+[bold]reject[/] [reason]              stop here; nothing is sent
+[bold]edit qty[/] TRADE_ID N          set a trade's total quantity (0 drops it)
+[bold]edit exclude[/] TICKER          leave a ticker as it is (neither bought nor sold)
+[bold]edit type[/] TRADE_ID CODE      order type 00 limit, 01 market, 02 conditional, 03 최유리, 04 최우선
+[bold]cancel-open[/]                  also cancel the orders already resting on these tickers
+[bold]explain[/] TRADE_ID             why this trade, and why this way of executing it
+[bold]show[/] drift|trades|orders|costs|guardrails|open
+anything else                 a question about this run (needs an LLM; read-only)"""
+
+
+def _krw(value: Any) -> str:
+    return f"{int(value):,}"
+
+
+def _pct(value: Any) -> str:
+    return f"{float(value):.2%}"
+
+
+class TerminalApprover:
+    """An ``Approver`` for ``Runner``: shows the plan and asks until it gets a valid answer."""
+
+    def __init__(self, console: Console, reviewer: Callable[[str, dict[str, Any]], str] | None = None,
+                 ask: Callable[[str], str] | None = None) -> None:
+        self.console = console
+        self.reviewer = reviewer
+        self.ask = ask or (lambda prompt: Prompt.ask(prompt, console=console))
+        self.user = f"terminal:{getpass.getuser()}"
+
+    # --- rendering ----------------------------------------------------------------------------
+
+    def show_drift(self, values: dict[str, Any]) -> None:
+        report = values.get("drift", {}).get("report", {})
+        table = Table(title="Drift (weights of equity; sub rows within their class)")
+        for column in ("level", "asset", "current", "target", "deviation"):
+            table.add_column(column, justify="right" if column in ("current", "target", "deviation") else "left")
+        for row in (*report.get("mp", []), *report.get("sub", [])):
+            deviation = row["current"] - row["target"]
+            style = "red" if abs(deviation) > 0.03 else ""
+            name = f"{row['class_name']}/{row['asset']}" if row.get("class_name") else row["asset"]
+            table.add_row(row["level"], name, _pct(row["current"]), _pct(row["target"]), f"[{style}]{deviation:+.2%}")
+        self.console.print(table)
+        reasons = values.get("drift", {}).get("verdict", {}).get("reasons", [])
+        if reasons:
+            self.console.print(f"[dim]triggered by: {reasons[0]}{' …' if len(reasons) > 1 else ''}[/]")
+
+    def show_trades(self, request: dict[str, Any]) -> None:
+        table = Table(title="Trades (whole shares, sells first)")
+        for column in ("id", "ticker", "side", "qty", "ref price", "notional", "est. cost", "weight → target"):
+            table.add_column(column, justify="left" if column in ("id", "ticker", "side") else "right")
+        for t in request["trades"]:
+            table.add_row(t["trade_id"], t["ticker"], t["side"], str(t["quantity"]), _krw(t["reference_price"]),
+                          _krw(t["notional"]), _krw(t["commission"] + t["tax"]),
+                          f"{_pct(t['weight_before'])} → {_pct(t['weight_after'])} ({_pct(t['target_weight'])})")
+        self.console.print(table)
+
+    def show_orders(self, request: dict[str, Any]) -> None:
+        table = Table(title=f"Orders — planner: {request['planner']['planner']} ({request['planner']['reason']})")
+        for column in ("order", "ticker", "side", "qty", "type", "limit", "schedule"):
+            table.add_column(column)
+        for o in request["orders"]:
+            table.add_row(o["order_id"], o["ticker"], o["side"], str(o["quantity"]), o["order_type"],
+                          _krw(o["limit_price"]) if o["limit_price"] else "—", o["schedule"])
+        self.console.print(table)
+
+    def show_costs(self, values: dict[str, Any]) -> None:
+        n = values.get("netting", {})
+        self.console.print(f"turnover {_krw(n.get('turnover', 0))} KRW · commission {_krw(n.get('commission', 0))} · "
+                           f"tax {_krw(n.get('tax', 0))} · cash after {_krw(n.get('cash_after', 0))} KRW · "
+                           f"allocation error {n.get('error', 0):.4f} (lower bound {n.get('lower_bound', 0):.4f})")
+
+    def show_guardrails(self, request: dict[str, Any], values: dict[str, Any]) -> None:
+        results = [*values["guardrails"]["results"], *values["guardrails"]["headless_results"]]
+        table = Table(title="Guardrails")
+        table.add_column("rule")
+        table.add_column("")
+        table.add_column("detail")
+        for r in results:
+            mark = "[green]✓[/]" if r["passed"] else "[red]✗[/]"
+            table.add_row(r["rule_id"] + (" (headless)" if r.get("scope") == "headless" else ""), mark, r["message"])
+        self.console.print(table)
+
+    def show_open(self, request: dict[str, Any]) -> None:
+        if not request["open_orders"]:
+            self.console.print("no orders resting on these tickers")
+            return
+        table = Table(title="Orders already resting on these tickers")
+        for column in ("order no", "ticker", "side", "remaining", "price", "placed by"):
+            table.add_column(column)
+        for o in request["open_orders"]:
+            table.add_row(o["order_no"], o["ticker"], o["side"], str(o["remaining_quantity"]), _krw(o["price"]),
+                          "this run" if o.get("ours") else "[yellow]not this run[/]")
+        self.console.print(table)
+
+    def explain(self, trade_id: str, request: dict[str, Any], values: dict[str, Any]) -> None:
+        trade = next((t for t in request["trades"] if t["trade_id"] == trade_id), None)
+        if trade is None:
+            self.console.print(f"[red]no trade {trade_id!r}[/] (ids: {', '.join(t['trade_id'] for t in request['trades'])})")
+            return
+        choice = next((c for c in values["planner"]["plan"]["choices"] if c["trade_id"] == trade_id), {})
+        self.console.print(Panel(
+            f"{trade['reason']}\n\nexecution: type {choice.get('order_type')} {choice.get('price_rule') or ''} "
+            f"{choice.get('offset_ticks', 0):+d} ticks, {choice.get('slices', 1)} slice(s), {choice.get('schedule')}\n"
+            f"why: {choice.get('rationale') or '—'}", title=trade_id))
+
+    # --- the conversation -------------------------------------------------------------------
+
+    def __call__(self, request: dict[str, Any], values: dict[str, Any]) -> Approval:
+        self.console.rule(f"Run {request['run_id']}")
+        if request.get("problem"):
+            self.console.print(f"[yellow]{request['problem']}[/]")
+        self.show_drift(values)
+        self.show_trades(request)
+        self.show_orders(request)
+        self.show_costs(values)
+        self.show_guardrails(request, values)
+        if request["open_orders"]:
+            self.show_open(request)
+        if not request["guardrails_passed"]:
+            self.console.print("[red]A guardrail failed: this plan cannot be approved. Edit it or reject it.[/]")
+        self.console.print(f"[dim]plan {request['plan_hash'][:12]} · type 'help' for commands[/]")
+        edits: list[Edit] = []
+        cancel_open = False
+        while True:
+            line = self.ask("[bold]approve / reject / edit / explain / show[/]").strip()
+            if not line:
+                continue
+            word, _, rest = line.partition(" ")
+            word = word.lower()
+            answer = dict(plan_hash=request["plan_hash"], by=self.user, at=dt.datetime.now(dt.UTC).isoformat(),
+                          cancel_open_orders=cancel_open)
+            if word in ("approve", "a", "yes"):
+                if edits:
+                    return Approval(decision="edit", edits=edits, **answer)
+                if not request["guardrails_passed"]:
+                    self.console.print("[red]not possible: a guardrail failed[/]")
+                    continue
+                return Approval(decision="approve", **answer)
+            if word in ("reject", "r", "no"):
+                return Approval(decision="reject", note=rest[:500], **answer)
+            if word == "edit":
+                edit = self._parse_edit(rest, request)
+                if edit is not None:
+                    edits.append(edit)
+                    self.console.print(f"edit noted ({edit.kind}); 'approve' to recompute the plan with it")
+                continue
+            if word == "cancel-open":
+                cancel_open = True
+                self.console.print("the resting orders will be cancelled before trading")
+                continue
+            if word == "explain":
+                self.explain(rest.strip(), request, values)
+                continue
+            if word == "show":
+                self._show(rest.strip().lower(), request, values)
+                continue
+            if word in ("help", "?"):
+                self.console.print(HELP)
+                continue
+            self._question(line, request, values)
+
+    def _show(self, what: str, request: dict[str, Any], values: dict[str, Any]) -> None:
+        views = {"drift": lambda: self.show_drift(values), "trades": lambda: self.show_trades(request),
+                 "orders": lambda: self.show_orders(request), "costs": lambda: self.show_costs(values),
+                 "guardrails": lambda: self.show_guardrails(request, values), "open": lambda: self.show_open(request)}
+        views.get(what, lambda: self.console.print(f"show what? {', '.join(views)}"))()
+
+    def _parse_edit(self, text: str, request: dict[str, Any]) -> Edit | None:
+        parts = text.split()
+        trade_ids = {t["trade_id"] for t in request["trades"]}
+        try:
+            if len(parts) == 3 and parts[0] == "qty" and parts[1] in trade_ids:
+                return Edit(kind="quantity", trade_id=parts[1], quantity=int(parts[2]))
+            if len(parts) == 2 and parts[0] == "exclude":
+                return Edit(kind="exclude", ticker=parts[1])
+            if len(parts) == 3 and parts[0] == "type" and parts[1] in trade_ids:
+                return Edit(kind="order_type", trade_id=parts[1], order_type=parts[2])
+        except ValueError as error:
+            self.console.print(f"[red]{error}[/]")
+            return None
+        self.console.print("[red]edit what?[/] edit qty TRADE_ID N | edit exclude TICKER | edit type TRADE_ID CODE")
+        return None
+
+    def _question(self, question: str, request: dict[str, Any], values: dict[str, Any]) -> None:
+        if self.reviewer is None:
+            self.console.print("[dim]free-text questions need an LLM (set GOOGLE_API_KEY); try 'help'[/]")
+            return
+        data = {k: values.get(k) for k in ("drift", "netting", "planner", "guardrails", "orders", "open_orders")}
+        try:
+            self.console.print(Panel(self.reviewer(question, json.loads(json.dumps(data, default=str))),
+                                     title="reviewer (read-only)"))
+        except Exception as error:  # the reviewer is a convenience: its failure never blocks the decision
+            self.console.print(f"[yellow]the reviewer could not answer ({type(error).__name__})[/]")
