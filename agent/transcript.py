@@ -35,7 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from tools.kis.redact import REDACTOR, redact_account_numbers
+from tools.kis.redact import REDACTOR
 from tools.market import KST
 
 DEFAULT_DIR = Path("transcripts")
@@ -67,8 +67,20 @@ def _plain(value: Any) -> Any:
 
 
 def redact_text(text: str) -> str:
-    """Registered secrets, bearer tokens and anything shaped like an account number."""
-    return redact_account_numbers(REDACTOR.redact(text))
+    """Registered secrets (keys, tokens, the account number), bearer tokens and JWT-shaped strings."""
+    return REDACTOR.redact(text)
+
+
+def redact_values(value: Any) -> Any:
+    """Redact every string inside a JSON-plain value; numbers are left alone (an 8-digit amount is not
+    an account number, and masking inside a number would corrupt it)."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {redact_text(str(k)): redact_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_values(v) for v in value]
+    return value
 
 
 class Transcript:
@@ -90,8 +102,8 @@ class Transcript:
         with self._lock:
             self._seq += 1
             event = TranscriptEvent(seq=self._seq, at=dt.datetime.now(KST).isoformat(timespec="milliseconds"),
-                                    run_id=self.run_id, kind=kind, data=_plain(data))
-            line = redact_text(event.model_dump_json()) + "\n"
+                                    run_id=self.run_id, kind=kind, data=redact_values(_plain(data)))
+            line = event.model_dump_json() + "\n"
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(fd, line.encode("utf-8"))

@@ -20,7 +20,10 @@ def guardrail_context(ctx: RunContext, state: RunState, *, orders: list[Order] |
                       netting: NettingResult | None = None,
                       snapshot: AccountSnapshot | None = None) -> GuardrailContext:
     netting = netting or NettingResult.model_validate(state["netting"])
-    limits = ctx.config.guardrails.model_copy(update={"max_slices": ctx.config.planner.max_slices})
+    excluded = {e["ticker"] for e in state.get("edits") or [] if e["kind"] == "exclude" and e.get("ticker")}
+    limits = ctx.config.guardrails.model_copy(update={
+        "max_slices": ctx.config.planner.max_slices,
+        "tolerance_exempt": frozenset(ctx.config.rebalance.locked) | excluded})
     return GuardrailContext.from_netting(
         netting, snapshot or AccountSnapshot.model_validate(state["account"]["snapshot"]),
         plan=ExecutionPlan.model_validate(state["planner"]["plan"]),

@@ -21,5 +21,4 @@ def fetch_account(state: RunState, runtime: Runtime[RunContext]) -> dict:
         "names": {h.ticker: h.name for h in balance.holdings},
     }
     ctx.transcript.write("account", account=ctx.broker.masked_account, **account)
-    # A fresh pass: anything decided on the previous account state no longer applies.
-    return {"account": account, "approval_problem": ""}
+    return {"account": account}
