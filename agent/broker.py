@@ -48,6 +48,47 @@ class SimulatedClock:
             self._exchange.clock.advance(seconds)
 
 
+class RemotePaperClock:
+    """The clock of a Rebal paper exchange reached over HTTP (``rebal paper serve --date …``).
+
+    Read once from ``/paper/clock`` and then run locally at the server's speed; waiting is in
+    market seconds: slept at the server's speed, or advanced on the server when it is frozen.
+    """
+
+    def __init__(self, base_url: str) -> None:
+        import httpx
+
+        self._url = base_url.rstrip("/") + "/paper/clock"
+        self._http = httpx
+        self._sync(httpx.get(self._url, timeout=3).json())
+
+    def _sync(self, state: dict) -> None:
+        self._anchor = dt.datetime.fromisoformat(state["now"])
+        self._wall = time.monotonic()
+        self._speed = float(state["speed"])
+
+    def now(self) -> dt.datetime:
+        return self._anchor + dt.timedelta(seconds=(time.monotonic() - self._wall) * self._speed)
+
+    def wait(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        if self._speed > 0:
+            time.sleep(seconds / self._speed)
+        else:
+            self._sync(self._http.post(self._url, json={"advance_seconds": seconds}, timeout=10).json())
+
+
+def _paper_clock(base_url: str | None) -> MarketClock | None:
+    """A Rebal paper exchange answers /paper/clock; KIS does not (and is never asked: no base_url)."""
+    if not base_url:
+        return None
+    try:
+        return RemotePaperClock(base_url)
+    except Exception:  # not a Rebal paper exchange, or not reachable yet: the wall clock it is
+        return None
+
+
 class BrokerError(RuntimeError):
     """No broker can be used as configured (e.g. a real account without the opt-in)."""
 
@@ -106,7 +147,10 @@ def _kis(config: RebalConfig, credentials: Credentials, notes: list[str],
                            token_cache_dir=config.paths.home / "kis-tokens")
     client = SyncKisClient(kis_config, credentials)
     where = broker.base_url or ("KIS real server" if broker.profile == "real" else "KIS paper server (모의투자)")
-    return BrokerConnection(client=client, clock=WallClock(), profile=broker.profile, account=credentials.account,
+    clock = _paper_clock(broker.base_url) or WallClock()
+    if isinstance(clock, RemotePaperClock):
+        where += f" (Rebal paper exchange, market clock {clock.now():%Y-%m-%d %H:%M} KST)"
+    return BrokerConnection(client=client, clock=clock, profile=broker.profile, account=credentials.account,
                             description=f"{where}, account {mask_account(credentials.account)} "
                                         f"(credentials from {credentials.source})", notes=notes)
 

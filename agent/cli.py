@@ -20,6 +20,15 @@ app.add_typer(runs_app, name="runs")
 config_app = typer.Typer(help="The configuration file.", **PLAIN)
 app.add_typer(config_app, name="config")
 
+
+def _register_transcripts() -> None:
+    from agent.review.cli import transcripts_app
+
+    app.add_typer(transcripts_app, name="transcripts", help="Read run transcripts: list them, show one.")
+
+
+_register_transcripts()
+
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="Config TOML (default: ./rebal.toml).")]
 
 DEFAULT_PAPER_DB = Path.home() / ".rebal" / "paper.db"

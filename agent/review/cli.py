@@ -1,0 +1,97 @@
+"""``rebal transcripts list|show``: review what past runs did.
+
+Only typer is imported at module level; the reader and rich load inside the commands, so
+registering this sub-app costs ``rebal --help`` nothing noticeable.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+# Same value as agent.transcript.DEFAULT_DIR (a test keeps them equal); not imported from there
+# because that module pulls in the KIS client package at start-up.
+DEFAULT_DIR = Path("transcripts")
+
+transcripts_app = typer.Typer(help="Review run transcripts.", no_args_is_help=True)
+
+DirOption = Annotated[Path, typer.Option("--dir", help="Folder of run transcripts (*.jsonl).")]
+
+
+class Format(StrEnum):
+    rich = "rich"
+    md = "md"
+
+
+def resolve(directory: Path, run_id: str) -> Path:
+    """The transcript of ``run_id``, or of the one run whose id starts with it (exit 2 otherwise)."""
+    if not directory.is_dir():
+        typer.echo(f"error: no transcript folder {directory}", err=True)
+        raise typer.Exit(2)
+    exact = directory / f"{run_id}.jsonl"
+    if run_id and "/" not in run_id and exact.is_file():  # an id, not a path out of the folder
+        return exact
+    matches = sorted(p for p in directory.glob("*.jsonl") if run_id and p.stem.startswith(run_id))
+    if not matches:
+        typer.echo(f"error: no run {run_id!r} in {directory}", err=True)
+        raise typer.Exit(2)
+    if len(matches) > 1:
+        shown = ", ".join(p.stem for p in matches[:10]) + (", …" if len(matches) > 10 else "")
+        typer.echo(f"error: {run_id!r} is ambiguous in {directory}: {shown}", err=True)
+        raise typer.Exit(2)
+    return matches[0]
+
+
+@transcripts_app.command("list")
+def list_command(directory: DirOption = DEFAULT_DIR) -> None:
+    """One line per run, newest first."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from agent.review._format import MISSING, krw
+    from agent.review.transcripts import list_runs
+
+    runs = list_runs(directory)
+    if not runs:
+        typer.echo(f"no transcripts in {directory}")
+        return
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+    # Six columns fit an 80-column terminal; `show` has the rest (account, planner, fills, costs, IS).
+    for name, justify in (("run", "left"), ("started", "left"), ("mode", "left"), ("outcome", "left"),
+                          ("orders", "right"), ("turnover KRW", "right")):
+        table.add_column(name, justify=justify, no_wrap=name in ("run", "started"))  # type: ignore[arg-type]
+    for run in runs:
+        style = "red" if run.outcome.startswith(("unreadable", "failed")) else ""
+        table.add_row(*(Text(value, style=style) for value in (
+            run.run_id, run.started_at.strftime("%m-%d %H:%M") if run.started_at else MISSING,
+            run.mode or MISSING, run.outcome + (" (torn)" if run.torn_tail else ""),
+            str(run.orders_placed), krw(run.turnover_krw))))
+    Console().print(table)
+
+
+@transcripts_app.command("show")
+def show_command(
+    run_id: Annotated[str, typer.Argument(help="Run id, or a unique prefix of one.")],
+    directory: DirOption = DEFAULT_DIR,
+    output: Annotated[Format, typer.Option("--format", help="rich (terminal) or md (GitHub Markdown).")]
+    = Format.rich,
+) -> None:
+    """A readable review of one run: inputs, drift, trades, plan, guardrails, approval, execution."""
+    path = resolve(directory, run_id)
+    from agent.review.transcripts import render, to_markdown
+
+    try:
+        if output is Format.md:
+            typer.echo(to_markdown(path), nl=False)
+            return
+        from rich.console import Console
+
+        render(path, Console())
+    except OSError as error:
+        typer.echo(f"error: cannot read {path}: {error.strerror or error}", err=True)
+        raise typer.Exit(2) from None

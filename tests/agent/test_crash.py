@@ -1,0 +1,139 @@
+"""kill -9 the executor at several points, resume, and check the exchange: every order once, account at target.
+
+The exchange runs as its own process (`rebal paper serve`), as KIS would; `rebal run --auto-approve`
+runs in a subprocess that SIGKILLs itself at the named point (``REBAL_CRASH_AT``), then
+`rebal runs resume` finishes the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+from support.paperkit import free_port
+
+from agent.transcript import read_events
+from paper.exchange import PaperExchange
+from paper.server import DEMO_CASH, demo_holdings, write_credentials
+from paper.settings import ExchangeSettings
+
+CLI = [sys.executable, "-m", "agent.cli"]
+CRASH_POINTS = ["before_send#1", "after_send#1", "after_sells", "after_send#5"]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    root = tmp_path_factory.mktemp("crash")
+    db = root / "exchange.db"
+    exchange = PaperExchange(ExchangeSettings(db=str(db), date="2026-11-20", time="10:00", speed=0))
+    accounts = {}
+    for point in ["clean", *CRASH_POINTS]:
+        account = exchange.create_account(DEMO_CASH, demo_holdings(exchange))
+        write_credentials(account, root / f"{point}.json")
+        accounts[point] = json.loads((root / f"{point}.json").read_text())
+    exchange.store.close()
+    port = free_port()
+    server = subprocess.Popen([*CLI, "paper", "serve", "--port", str(port), "--db", str(db), "--date", "2026-11-20",
+                               "--time", "10:00", "--speed", "60", "--rate-limit", "0"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            httpx.get(url + "/paper/health", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield url, accounts, root
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def _setup(served, point: str) -> tuple[Path, dict[str, str]]:
+    url, accounts, root = served
+    keys = accounts[point]
+    home = root / point
+    home.mkdir()
+    config = home / "rebal.toml"
+    config.write_text(f"""
+[broker]
+mode = "kis"
+profile = "paper"
+base_url = "{url}"
+requests_per_second = 0
+[execution]
+poll_seconds = 0.2
+fill_window_minutes = 0.5
+[paths]
+home = "{home / 'state'}"
+transcripts = "{home / 'transcripts'}"
+""")
+    env = {**os.environ, "KIS_APP_KEY": keys["app_key"], "KIS_APP_SECRET": keys["app_secret"],
+           "KIS_ACCOUNT": keys["account"], "GOOGLE_API_KEY": "", "GEMINI_API_KEY": ""}
+    env.pop("REBAL_CRASH_AT", None)
+    return config, env
+
+
+def _orders_on_the_exchange(url: str, keys: dict[str, str], tmp: Path):
+    from pydantic import SecretStr
+
+    from tools.kis import Credentials, KisConfig, SyncKisClient
+
+    creds = Credentials(app_key=SecretStr(keys["app_key"]), app_secret=SecretStr(keys["app_secret"]),
+                        account=keys["account"], source="test")
+    # The runs' token cache: KIS (and the paper exchange) issue one token a minute per app key.
+    with SyncKisClient(KisConfig(account=keys["account"], base_url=url, requests_per_second=0,
+                                 token_cache_dir=tmp / "state" / "kis-tokens"), creds) as kis:
+        import datetime as dt
+
+        return kis.orders_today(day=dt.date(2026, 11, 20)), kis.balance()
+
+
+def _planned(transcript: Path) -> list[dict]:
+    plans = [e for e in read_events(transcript) if e.kind == "plan"]
+    return plans[-1].data["orders"]
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_killed_executor_resumes_and_places_every_order_once(served, point):
+    url, accounts, _root = served
+    config, env = _setup(served, point)
+    crashed = subprocess.run([*CLI, "run", "--auto-approve", "-c", str(config)], env={**env, "REBAL_CRASH_AT": point},
+                             capture_output=True, text=True, timeout=180)
+    assert crashed.returncode == -9, crashed.stdout[-2000:] + crashed.stderr[-2000:]
+    (transcript,) = (config.parent / "transcripts").glob("*.jsonl")
+    run_id = transcript.stem
+    resumed = subprocess.run([*CLI, "runs", "resume", run_id, "--auto-approve", "-c", str(config)], env=env,
+                             capture_output=True, text=True, timeout=180)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-2000:]
+    assert "completed" in resumed.stdout
+
+    orders, balance = _orders_on_the_exchange(url, accounts[point], config.parent)
+    new_orders = [o for o in orders if not o.is_cancel_record and not o.original_order_no]
+    planned = _planned(transcript)
+    # Exactly once: one broker order per planned slice, same tickers, sides and quantities.
+    assert Counter((o.ticker, o.side, o.quantity) for o in new_orders) == \
+        Counter((p["ticker"], p["side"], p["quantity"]) for p in planned)
+    # And the account is at its targets.
+    report = [e for e in read_events(transcript) if e.kind == "report"][-1].data
+    assert report["max_drift"] < 0.01 and report["unfilled_quantity"] == 0
+    assert {h.ticker: h.quantity for h in balance.holdings if h.quantity} == \
+        {row["ticker"]: row["quantity"] for row in report["holdings"] if row["quantity"]}
+
+
+def test_a_run_without_a_crash_for_comparison(served):
+    url, accounts, _ = served
+    config, env = _setup(served, "clean")
+    result = subprocess.run([*CLI, "run", "--auto-approve", "-c", str(config)], env=env, capture_output=True,
+                            text=True, timeout=180)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    orders, _ = _orders_on_the_exchange(url, accounts["clean"], config.parent)
+    (transcript,) = (config.parent / "transcripts").glob("*.jsonl")
+    new_orders = [o for o in orders if not o.is_cancel_record and not o.original_order_no]
+    assert len(new_orders) == len(_planned(transcript))
