@@ -213,7 +213,8 @@ def demo_command(home: Path) -> int:
     """A fresh embedded exchange and demo account each time, so the demo always has work to do."""
     if home.exists():
         shutil.rmtree(home)
-    config = RebalConfig.model_validate({"broker": {"mode": "embedded"},
+    demo_targets = Path(__file__).resolve().parents[1] / "examples" / "targets" / "demo.toml"
+    config = RebalConfig.model_validate({"broker": {"mode": "embedded"}, "targets": {"file": str(demo_targets)},
                                          "paths": {"home": str(home), "transcripts": "transcripts"}})
     started = dt.datetime.now()
     runner = Runner(config, headless=True, progress=_progress)

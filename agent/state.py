@@ -25,6 +25,7 @@ class RunState(TypedDict, total=False):
     open_orders: list[dict[str, Any]]  # orders already resting on the run's tickers
     plan_hash: str
     approval_requested_at: str  # wall-clock ISO time the plan was put to the person
+    planned_at_market: str  # market-clock ISO time of the quotes the plan was made on
     approval: dict[str, Any]  # the answer: decision, by, at, plan_hash, edits
     approval_problem: str  # why an approval was not accepted (stale, expired, prices moved)
     execution: dict[str, Any]

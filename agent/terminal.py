@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.prompt import Prompt
 from rich.table import Table
@@ -63,7 +64,7 @@ class TerminalApprover:
         self.console.print(table)
         reasons = values.get("drift", {}).get("verdict", {}).get("reasons", [])
         if reasons:
-            self.console.print(f"[dim]triggered by: {reasons[0]}{' …' if len(reasons) > 1 else ''}[/]")
+            self.console.print(f"[dim]triggered by: {escape(reasons[0])}{' …' if len(reasons) > 1 else ''}[/]")
 
     def show_trades(self, request: dict[str, Any]) -> None:
         table = Table(title="Trades (whole shares, sells first)")
@@ -76,7 +77,7 @@ class TerminalApprover:
         self.console.print(table)
 
     def show_orders(self, request: dict[str, Any]) -> None:
-        table = Table(title=f"Orders — planner: {request['planner']['planner']} ({request['planner']['reason']})")
+        table = Table(title=f"Orders — planner: {request['planner']['planner']} ({escape(request['planner']['reason'])})")
         for column in ("order", "ticker", "side", "qty", "type", "limit", "schedule"):
             table.add_column(column)
         for o in request["orders"]:
@@ -98,7 +99,8 @@ class TerminalApprover:
         table.add_column("detail")
         for r in results:
             mark = "[green]✓[/]" if r["passed"] else "[red]✗[/]"
-            table.add_row(r["rule_id"] + (" (headless)" if r.get("scope") == "headless" else ""), mark, r["message"])
+            table.add_row(r["rule_id"] + (" (headless)" if r.get("scope") == "headless" else ""), mark,
+                          escape(r["message"]))
         self.console.print(table)
 
     def show_open(self, request: dict[str, Any]) -> None:
@@ -120,9 +122,9 @@ class TerminalApprover:
             return
         choice = next((c for c in values["planner"]["plan"]["choices"] if c["trade_id"] == trade_id), {})
         self.console.print(Panel(
-            f"{trade['reason']}\n\nexecution: type {choice.get('order_type')} {choice.get('price_rule') or ''} "
+            f"{escape(trade['reason'])}\n\nexecution: type {choice.get('order_type')} {choice.get('price_rule') or ''} "
             f"{choice.get('offset_ticks', 0):+d} ticks, {choice.get('slices', 1)} slice(s), {choice.get('schedule')}\n"
-            f"why: {choice.get('rationale') or '—'}", title=trade_id))
+            f"why: {escape(choice.get('rationale') or '—')}", title=trade_id))  # model-written: plain text
 
     # --- the conversation -------------------------------------------------------------------
 
@@ -208,7 +210,7 @@ class TerminalApprover:
             return
         data = {k: values.get(k) for k in ("drift", "netting", "planner", "guardrails", "orders", "open_orders")}
         try:
-            self.console.print(Panel(self.reviewer(question, json.loads(json.dumps(data, default=str))),
-                                     title="reviewer (read-only)"))
+            answer = self.reviewer(question, json.loads(json.dumps(data, default=str)))
+            self.console.print(Panel(escape(answer), title="reviewer (read-only)"))  # model-written: plain text
         except Exception as error:  # the reviewer is a convenience: its failure never blocks the decision
             self.console.print(f"[yellow]the reviewer could not answer ({type(error).__name__})[/]")

@@ -50,4 +50,5 @@ def check_guardrails(state: RunState, runtime: Runtime[RunContext]) -> dict:
     return {"guardrails": report.model_dump(mode="json") | {"passed": report.passed,
                                                              "auto_approvable": report.auto_approvable},
             "open_orders": resting, "plan_hash": digest,
-            "approval_requested_at": dt.datetime.now(dt.UTC).isoformat()}
+            "approval_requested_at": dt.datetime.now(dt.UTC).isoformat(),
+            "planned_at_market": ctx.broker.clock.now().isoformat()}

