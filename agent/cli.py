@@ -29,6 +29,18 @@ def _register_transcripts() -> None:
 
 _register_transcripts()
 
+
+def _register_strategy_commands() -> None:
+    """backtest, tune and plan-capital live in agent/strategy_cli.py (imports stay inside them)."""
+    from agent import strategy_cli
+
+    for name, command in (("backtest", strategy_cli.backtest), ("tune", strategy_cli.tune),
+                          ("plan-capital", strategy_cli.plan_capital)):
+        app.command(name)(command)
+
+
+_register_strategy_commands()
+
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="Config TOML (default: ./rebal.toml).")]
 
 DEFAULT_PAPER_DB = Path.home() / ".rebal" / "paper.db"

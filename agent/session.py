@@ -196,8 +196,15 @@ def status_command(path: Path | None) -> int:
                              transcript=Transcript(Path(scratch), "status"), calendar=krx_calendar(),
                              progress=_progress)
             console.print(f"[bold]Rebal status[/] · {broker.description}")
-            state = current_status(ctx, broker.clock.now().date().isoformat())
+            as_of = broker.clock.now().date().isoformat()
+            state = current_status(ctx, as_of)
             TerminalApprover(console).show_drift(state)
+            if config.targets.strategy_file is not None:
+                from agent.strategy_cli import states_table
+                from agent.strategy_source import strategy_states
+
+                _, states = strategy_states(ctx, config.targets.strategy_file, as_of)
+                console.print(states_table(states, f"Strategy states ({config.targets.strategy_file})"))
             verdict = state["drift"]["verdict"]
             console.print("[yellow]a rebalance would trigger[/]" if verdict["triggered"]
                           else "[green]within the bands: nothing to do[/]")

@@ -1,0 +1,1 @@
+"""Backtests on the live engine: price panels, the fill model, the daily loop, metrics, reports, tuning."""

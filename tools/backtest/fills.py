@@ -1,0 +1,164 @@
+"""The daily-bar fill model (rebalancing notes §3.5), in integer money.
+
+* Timing: orders decided on the previous close fill at this session's open (``next_open``) or
+  close (``next_close``). ``same_close`` fills at the very close the decision used: that is bt's
+  timing, kept only to compare with bt, never a realistic choice.
+* Price: reference ± half-spread, half-spread = max(tick / 2, slippage_bp × reference) (the tick
+  floor can be turned off for bt comparisons). Buys book ``ceil(q × price)``, sells
+  ``floor(q × price)``, so fractions of a won (cent) always go against the account.
+* Size: at most ``participation`` × the session's volume; no fill at all on a zero-volume or
+  missing bar, and none for a buy (sell) when the bar is flat at the upper (lower) price limit.
+  Unfilled remainders stay open for ``carry_days`` more sessions, then are cancelled.
+* Costs: ``tools.market.commission`` on both sides and ``sell_tax`` on stock sales, with the
+  rates the netting core uses (:class:`CostRates` from ``NettingOptions``). Sells go first; buys are scaled down pro rata when cash is short.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools.backtest.data import PricePanel
+from tools.market import InstrumentKind, commission, price_limits, sell_tax, tick_size
+
+FillTiming = Literal["next_open", "next_close", "same_close"]
+
+
+class FillModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timing: FillTiming = "next_open"
+    slippage_bp: float = Field(default=0.0, ge=0)
+    min_half_tick: bool = True
+    participation: float | None = Field(default=0.05, gt=0, le=1)
+    carry_days: int = Field(default=2, ge=0)
+    respect_price_limits: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CostRates:
+    """Commission per instrument kind and the stock sell tax: taken from the netting options, so the
+    fills charge exactly what the netting core assumed."""
+
+    commission: dict[InstrumentKind, float]
+    stock_sell_tax: float
+
+
+@dataclass(slots=True)
+class Order:
+    column: int
+    side: Literal["buy", "sell"]
+    quantity: int
+    expires: int  # last session index it may fill on
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    index: int
+    column: int
+    side: Literal["buy", "sell"]
+    quantity: int
+    price: float  # per share, including the half-spread
+    notional: int
+    commission: int
+    tax: int
+    slippage: float  # |price − bar price| × quantity, in money units
+
+
+def half_spread(panel: PricePanel, column: int, reference: int, model: FillModel) -> float:
+    tick = tick_size(reference, panel.kinds[column]) if panel.currency == "KRW" else 1  # 1 cent
+    floor = tick / 2 if model.min_half_tick else 0.0
+    return max(floor, model.slippage_bp * 1e-4 * reference)
+
+
+def _capacity(panel: PricePanel, index: int, column: int, model: FillModel) -> int:
+    if not panel.present[index, column] or panel.volume[index, column] <= 0:
+        return 0
+    if model.participation is None:
+        return 2**62
+    return int(model.participation * int(panel.volume[index, column]))
+
+
+def _limit_locked(panel: PricePanel, index: int, column: int, side: str, previous_close: int) -> bool:
+    """A bar that traded only at the upper (lower) limit fills no buy (sell): KRW instruments only."""
+    if panel.currency != "KRW" or previous_close <= 0:
+        return False
+    o, h, lo, c = (int(a[index, column]) for a in (panel.open, panel.high, panel.low, panel.close))
+    if not o == h == lo == c:
+        return False
+    lower, upper = price_limits(previous_close, panel.kinds[column])
+    return (side == "buy" and c >= upper) or (side == "sell" and c <= lower)
+
+
+def execute(orders: list[Order], index: int, panel: PricePanel, shares: np.ndarray, cash: int,
+            model: FillModel, rates: CostRates, *, at_close: bool,
+            previous_close: np.ndarray) -> tuple[list[Fill], int, list[Order]]:
+    """Fill what the bar allows; returns (fills, cash after, orders still open). Mutates ``shares``."""
+    bar_price = panel.close if at_close else panel.open
+    fills: list[Fill] = []
+    left: list[Order] = []
+    used = np.zeros(len(panel.tickers), dtype=np.int64)
+
+    def fillable(order: Order) -> tuple[int, int]:
+        j = order.column
+        reference = int(bar_price[index, j])
+        room = _capacity(panel, index, j, model) - int(used[j])
+        if room <= 0 or (model.respect_price_limits
+                         and _limit_locked(panel, index, j, order.side, int(previous_close[j]))):
+            return 0, reference
+        return min(order.quantity, room), reference
+
+    for order in (o for o in orders if o.side == "sell"):
+        j = order.column
+        quantity, reference = fillable(order)
+        quantity = min(quantity, int(shares[j]))
+        if quantity > 0:
+            price = reference - half_spread(panel, j, reference, model)
+            notional = math.floor(quantity * price)
+            fee = commission(notional, rates.commission[panel.kinds[j]])
+            tax = sell_tax(notional, panel.kinds[j], rates.stock_sell_tax)
+            cash += notional - fee - tax
+            shares[j] -= quantity
+            used[j] += quantity
+            fills.append(Fill(index, j, "sell", quantity, price, notional, fee, tax, (reference - price) * quantity))
+        _keep_rest(order, quantity, index, left, held=int(shares[j]))
+
+    buys = [(order, *fillable(order)) for order in orders if order.side == "buy"]
+    planned = [(o, q, ref, ref + half_spread(panel, o.column, ref, model)) for o, q, ref in buys]
+
+    def cost(quantity: int, price: float, column: int) -> int:
+        notional = math.ceil(quantity * price)
+        return notional + commission(notional, rates.commission[panel.kinds[column]])
+
+    total = sum(cost(q, p, o.column) for o, q, _, p in planned if q > 0)
+    if total > cash:  # scale every buy by one factor, then trim share by share until it fits
+        factor = cash / total
+        planned = [(o, int(q * factor), ref, p) for o, q, ref, p in planned]
+        while sum(cost(q, p, o.column) for o, q, _, p in planned if q > 0) > cash:
+            k = max(range(len(planned)), key=lambda n: planned[n][1] * planned[n][3])  # trim the largest
+            o, q, ref, p = planned[k]
+            planned[k] = (o, q - 1, ref, p)
+    for order, quantity, reference, price in planned:
+        j = order.column
+        if quantity > 0:
+            notional = math.ceil(quantity * price)
+            fee = commission(notional, rates.commission[panel.kinds[j]])
+            cash -= notional + fee
+            shares[j] += quantity
+            used[j] += quantity
+            fills.append(Fill(index, j, "buy", quantity, price, notional, fee, 0, (price - reference) * quantity))
+        _keep_rest(order, quantity, index, left, held=None)
+    return fills, cash, left
+
+
+def _keep_rest(order: Order, filled: int, index: int, left: list[Order], *, held: int | None) -> None:
+    rest = order.quantity - filled
+    if held is not None:
+        rest = min(rest, held)  # cannot sell more than is held
+    if rest > 0 and index < order.expires:
+        left.append(Order(order.column, order.side, rest, order.expires, order.reason))
