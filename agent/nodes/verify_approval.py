@@ -15,7 +15,6 @@ from agent.approval import Approval
 from agent.context import RunContext
 from agent.state import RunState
 
-
 QUOTE_RECHECK_AFTER = 1.0  # market seconds
 
 
