@@ -94,14 +94,21 @@ def show_result(result: RunResult) -> None:
     console.print(f"run {result.run_id} · transcript {result.transcript}")
 
 
-def run_command(path: Path | None, *, headless: bool, again: bool) -> int:
+def _open_runner(path: Path | None, *, headless: bool) -> Runner | int:
+    """A connected runner, or the exit code of why there is none (the reason is printed)."""
     config = _load(path)
     if config is None:
         return EXIT_USAGE
     try:
-        runner = Runner(config, headless=headless, progress=_progress, confirm_real=_confirm_real)
+        return Runner(config, headless=headless, progress=_progress, confirm_real=_confirm_real)
     except Exception as error:
         return _failure(error, "connecting")
+
+
+def run_command(path: Path | None, *, headless: bool, again: bool) -> int:
+    runner = _open_runner(path, headless=headless)
+    if isinstance(runner, int):
+        return runner
     with runner:
         console.print(f"[bold]Rebal[/] · {runner.broker.description}")
         for note in runner.broker.notes:
@@ -118,13 +125,9 @@ def run_command(path: Path | None, *, headless: bool, again: bool) -> int:
 
 
 def resume_command(path: Path | None, run_id: str, *, headless: bool) -> int:
-    config = _load(path)
-    if config is None:
-        return EXIT_USAGE
-    try:
-        runner = Runner(config, headless=headless, progress=_progress, confirm_real=_confirm_real)
-    except Exception as error:
-        return _failure(error, "connecting")
+    runner = _open_runner(path, headless=headless)
+    if isinstance(runner, int):
+        return runner
     with runner:
         try:
             result = runner.resume(run_id, _approver(runner, headless))

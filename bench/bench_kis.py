@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,28 +28,13 @@ sys.path.insert(0, str(ROOT))
 from tools.kis import Credentials, KisClient, KisConfig  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def at_the_limit(seconds: float) -> None:
-    port = free_port()
+    from paper.process import served_exchange
+
     with tempfile.TemporaryDirectory() as tmp:
         creds_file = Path(tmp) / "creds.json"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "agent.cli", "paper", "serve", "--profile", "real", "--port", str(port),
-             "--db", f"{tmp}/p.db", "--date", "2026-11-20", "--time", "10:00", "--credentials", str(creds_file)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    httpx.get(url + "/paper/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+        with served_exchange(Path(tmp) / "p.db", "--profile", "real", "--date", "2026-11-20", "--time", "10:00",
+                             "--credentials", str(creds_file), cwd=ROOT) as url:
             keys = json.loads(creds_file.read_text())
             creds = Credentials(app_key=SecretStr(keys["app_key"]), app_secret=SecretStr(keys["app_secret"]),
                                 account=keys["account"], source="bench")
@@ -67,9 +50,6 @@ async def at_the_limit(seconds: float) -> None:
                 print(f"At the real-profile limit (server 18 req/s, client configured 18/s), {seconds:.0f} s:")
                 print(f"  {calls} quotes in {elapsed:.2f} s = {calls / elapsed:.2f} calls/s; "
                       f"EGW00201 refusals met: {kis.session.rate_limited}")
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
 
 
 async def overhead(n: int = 2000) -> None:

@@ -16,9 +16,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,12 +27,6 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> int:
@@ -76,21 +68,13 @@ def _raw_get(port: int, path: str, params: dict[str, str], headers: dict[str, st
 
 
 def http_benchmark(seconds: float, connections: int) -> None:
-    port = free_port()
+    from paper.process import served_exchange
+
     with tempfile.TemporaryDirectory() as tmp:
         creds = Path(tmp) / "creds.json"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "agent.cli", "paper", "serve", "--port", str(port), "--db", f"{tmp}/p.db",
-             "--date", "2026-11-20", "--time", "10:00", "--rate-limit", "0", "--credentials", str(creds)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    httpx.get(base + "/paper/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+        with served_exchange(Path(tmp) / "p.db", "--date", "2026-11-20", "--time", "10:00", "--rate-limit", "0",
+                             "--credentials", str(creds), cwd=ROOT) as base:
+            port = int(base.rsplit(":", 1)[1])
             keys = json.loads(creds.read_text())
             token = httpx.post(base + "/oauth2/tokenP", json={
                 "grant_type": "client_credentials", "appkey": keys["app_key"],
@@ -116,9 +100,6 @@ def http_benchmark(seconds: float, connections: int) -> None:
                 p50 = statistics.median(latencies) * 1e3
                 p99 = latencies[int(len(latencies) * 0.99) - 1] * 1e3
                 print(f"{name:<18}{count:>10}{count / seconds:>10.0f}{p50:>10.2f}{p99:>10.2f}{errors:>8}")
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
 
 
 def trading_day_benchmark() -> None:

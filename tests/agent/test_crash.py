@@ -11,16 +11,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import pytest
-from support.paperkit import free_port
 
 from agent.transcript import read_events
 from paper.exchange import PaperExchange
+from paper.process import served_exchange
 from paper.server import DEMO_CASH, demo_holdings, write_credentials
 from paper.settings import ExchangeSettings
 
@@ -39,20 +37,8 @@ def served(tmp_path_factory):
         write_credentials(account, root / f"{point}.json")
         accounts[point] = json.loads((root / f"{point}.json").read_text())
     exchange.store.close()
-    port = free_port()
-    server = subprocess.Popen([*CLI, "paper", "serve", "--port", str(port), "--db", str(db), "--date", "2026-11-20",
-                               "--time", "10:00", "--speed", "60", "--rate-limit", "0"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            httpx.get(url + "/paper/health", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    yield url, accounts, root
-    server.terminate()
-    server.wait(timeout=10)
+    with served_exchange(db, "--date", "2026-11-20", "--time", "10:00", "--speed", "60", "--rate-limit", "0") as url:
+        yield url, accounts, root
 
 
 def _setup(served, point: str) -> tuple[Path, dict[str, str]]:

@@ -7,38 +7,21 @@ import os
 import stat
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
-from support.paperkit import free_port
+
+from paper.process import served_exchange
 
 CLI = [sys.executable, "-m", "agent.cli"]
 
 
 @pytest.fixture
 def served(tmp_path):
-    port = free_port()
     creds = tmp_path / "creds.json"
-    process = subprocess.Popen(
-        [*CLI, "paper", "serve", "--port", str(port), "--db", str(tmp_path / "p.db"), "--date", "2026-11-20",
-         "--time", "10:00", "--credentials", str(creds), "--rate-limit", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(url + "/paper/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"server did not start: {process.stdout.read() if process.stdout else ''}")
-        time.sleep(0.1)
-    yield url, creds, tmp_path / "p.db"
-    process.terminate()
-    process.wait(timeout=10)
+    with served_exchange(tmp_path / "p.db", "--date", "2026-11-20", "--time", "10:00", "--credentials", str(creds),
+                         "--rate-limit", "0") as url:
+        yield url, creds, tmp_path / "p.db"
 
 
 def test_serve_writes_private_credentials_and_answers(served):
