@@ -112,7 +112,7 @@ class TerminalApprover:
             table.add_column(column)
         for o in request["open_orders"]:
             table.add_row(o["order_no"], o["ticker"], o["side"], str(o["remaining_quantity"]), _krw(o["price"]),
-                          "this run" if o.get("ours") else "[yellow]not this run[/]")
+                          o.get("placed_by", "") if o.get("placed_by") != "not Rebal" else "[yellow]not Rebal[/]")
         self.console.print(table)
 
     def explain(self, trade_id: str, request: dict[str, Any], values: dict[str, Any]) -> None:

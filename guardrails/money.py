@@ -30,7 +30,8 @@ def weight_tolerance(ctx: GuardrailContext) -> RuleResult:
     """Every expected post-trade instrument weight within the tolerance of its target.
 
     Holdings outside the targets count with target 0; cash is not checked (a deliberate buffer
-    or an unspendable remainder is not an error of the trades).
+    or an unspendable remainder is not an error of the trades). The tolerance of an instrument is
+    at least the weight of one of its shares.
     """
     if ctx.netting is None:
         return missing("weight_tolerance", "netting result (expected post-trade weights)")
@@ -39,7 +40,17 @@ def weight_tolerance(ctx: GuardrailContext) -> RuleResult:
     tickers = sorted((set(ctx.netting.weights_after) | set(ctx.netting.target_weights)) - exempt)
     deviations = {t: ctx.netting.weights_after.get(t, 0.0) - ctx.netting.target_weights.get(t, 0.0)
                   for t in tickers}
-    outside = {t: round(d, 6) for t, d in deviations.items() if abs(d) > tolerance + 1e-12}
+    # Whole shares cannot land closer than one share to a target: where one share weighs more than
+    # the tolerance (a small account, a dear instrument), that share's weight is the tolerance.
+    equity = ctx.netting.equity_after or 1
+
+    def allowed(ticker: str) -> float:
+        try:
+            return max(tolerance, ctx.snapshot.price_of(ticker) / equity)
+        except Exception:  # no price for it: hold it to the plain tolerance
+            return tolerance
+
+    outside = {t: round(d, 6) for t, d in deviations.items() if abs(d) > allowed(t) + 1e-12}
     worst = max(deviations, key=lambda t: abs(deviations[t]), default=None)
     worst_dev = deviations[worst] if worst else 0.0
     if outside:

@@ -43,8 +43,7 @@ class Executor:
 
     def run(self) -> dict[str, Any]:
         self.desk.reconcile_pending()
-        if (self.state.get("approval") or {}).get("cancel_open_orders"):
-            self._cancel_resting()
+        self._cancel_resting(everything=bool((self.state.get("approval") or {}).get("cancel_open_orders")))
         sells = [o for o in self.orders if o.side == "sell"]
         self._execute_side("sell", sells)
         crash_point("after_sells")
@@ -61,11 +60,17 @@ class Executor:
         return {"report": report, "outcome": outcome, "message": message,
                 "execution": {"notes": self.notes, "orders": [e.model_dump() for e in self.journal.entries(self.run_id)]}}
 
-    def _cancel_resting(self) -> None:
+    def _cancel_resting(self, *, everything: bool) -> None:
+        """Cancel an earlier Rebal run's leftovers always; orders Rebal did not place only when the
+        person asked to. This run's own working orders (after a resume) are followed, not cancelled."""
         for resting in self.state.get("open_orders", []):
+            placed_by = resting.get("placed_by", "not Rebal")
+            if placed_by == "this run" or (placed_by == "not Rebal" and not everything):
+                continue
             try:
                 self.client.cancel_order(resting["order_no"], branch=resting.get("branch", ""))
-                self.ctx.transcript.write("execution", step="cancelled a resting order", order_no=resting["order_no"])
+                self.ctx.transcript.write("execution", step="cancelled a resting order", order_no=resting["order_no"],
+                                          placed_by=placed_by)
             except NothingToRevise:
                 pass  # filled or lapsed meanwhile
 

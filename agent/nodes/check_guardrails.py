@@ -37,9 +37,12 @@ def check_guardrails(state: RunState, runtime: Runtime[RunContext]) -> dict:
     tickers = {o["ticker"] for o in state["orders"]}
     resting = [r.model_dump(mode="json") for r in ctx.broker.client.orders_today(
         status="open", day=ctx.broker.clock.now().date()) if r.ticker in tickers]
-    journal_nos = {e.order_no for e in ctx.journal.entries(state["run_id"]) if e.order_no}
+    this_run = {e.order_no for e in ctx.journal.entries(state["run_id"]) if e.order_no}
+    any_run = ctx.journal.claimed_order_nos()
     for order in resting:
-        order["ours"] = order["order_no"] in journal_nos
+        order["ours"] = order["order_no"] in this_run
+        order["placed_by"] = ("this run" if order["ours"] else
+                              "an earlier Rebal run" if order["order_no"] in any_run else "not Rebal")
     digest = plan_hash(state["netting"]["trades"], state["orders"])
     ctx.transcript.write("guardrails", plan_hash=digest, passed=report.passed, auto_approvable=report.auto_approvable,
                          results=[r.model_dump(mode="json") for r in (*report.results, *report.headless_results)])

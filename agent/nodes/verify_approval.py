@@ -70,13 +70,15 @@ def verify_approval(state: RunState, runtime: Runtime[RunContext]) -> dict:
         return {"route": "fetch_account", "approval_problem":
                 f"{ticker} moved {moved:.0f} bp since the plan (limit {ctx.config.approval.quote_tolerance_bp:.0f} bp); "
                 "the plan was refreshed"}
-    foreign = [o for o in state.get("open_orders", []) if not o.get("ours")]
+    # Headless, Rebal's own leftovers (an earlier run's resting orders) are cancelled by the executor;
+    # orders Rebal did not place stop the run, since only a person may decide about them.
+    foreign = [o for o in state.get("open_orders", []) if o.get("placed_by") == "not Rebal"]
     if approval.by == "auto-approve" and foreign:
         listing = ", ".join(f"{o['ticker']} {o['side']} {o['remaining_quantity']} (no. {o['order_no'][-4:]})"
                             for o in foreign)
         return {"route": "record", "outcome": "blocked",
-                "message": f"orders not placed by this run are resting on its tickers ({listing}); cancel them "
-                           "or run interactively"}
+                "message": f"orders Rebal did not place are resting on this run's tickers ({listing}); cancel "
+                           "them or run interactively"}
     return {"route": "execute", "approval_problem": ""}
 
 

@@ -150,7 +150,7 @@ def test_resting_orders_block_headless_and_can_be_cancelled_interactively(tmp_pa
         manual = exchange.place_order(account, "069500", Side.BUY, OrderType.LIMIT, 1, bid)
         blocked = r.start(auto_approver)
         assert (blocked.outcome, blocked.exit_code) == ("blocked", EXIT_BLOCKED)
-        assert "not placed by this run" in blocked.message and "069500" in blocked.message
+        assert "Rebal did not place" in blocked.message and "069500" in blocked.message
     with runner(config) as r:
         approver = ScriptedApprover(lambda q, s: Approval(decision="approve", plan_hash=q["plan_hash"], by="test",
                                                           at=q["requested_at"], cancel_open_orders=True))

@@ -94,8 +94,10 @@ def test_cash_flow_fails_when_buys_exceed_cash(netting: NettingResult) -> None:
 def test_weight_tolerance(netting: NettingResult) -> None:
     ctx = context(netting)
     assert PLAN_RULES["weight_tolerance"](ctx).passed
-    tight = PLAN_RULES["weight_tolerance"](context(netting, limits=GuardrailLimits(weight_tolerance=0.0001)))
-    assert not tight.passed and tight.figures["outside"]
+    # Off by 5 pp: more than the tolerance and more than one share of it.
+    shifted = {**netting.weights_after, "069500": netting.weights_after["069500"] + 0.05}
+    off = PLAN_RULES["weight_tolerance"](context(netting.model_copy(update={"weights_after": shifted})))
+    assert not off.passed and "069500" in off.figures["outside"]
     missing = PLAN_RULES["weight_tolerance"](GuardrailContext(snapshot=account(), trades=netting.trades))
     assert not missing.passed and "cannot check" in missing.message
 

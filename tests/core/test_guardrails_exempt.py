@@ -23,3 +23,15 @@ def test_locked_overweight_ticker_is_exempt_and_the_rest_still_checked():
         netting, snapshot, limits=GuardrailLimits(tolerance_exempt=frozenset({"069500"}), weight_tolerance=1e-6)),
         rules=["weight_tolerance"])
     assert not tight.passed  # the other weights are still held to the tolerance
+
+
+def test_one_share_is_the_least_tolerance_of_a_dear_instrument():
+    # 1,000,000 KRW account, a 66,000 KRW ETF: one share is 6.6% of equity, more than the 1 pp tolerance.
+    snapshot = AccountSnapshot(cash=1_000_000, prices={"069500": 66_000})
+    netting = compute_trades({"069500": 0.5}, snapshot, NettingOptions(min_trade_value=0))
+    result = check_all(GuardrailContext.from_netting(netting, snapshot), rules=["weight_tolerance"]).results[0]
+    deviation = netting.weights_after["069500"] - 0.5
+    assert abs(deviation) > 0.01 and result.passed, result.message
+    shifted = netting.model_copy(update={"weights_after": {"069500": 0.5 + 0.07}})
+    beyond = check_all(GuardrailContext.from_netting(shifted, snapshot), rules=["weight_tolerance"]).results[0]
+    assert not beyond.passed  # more than one share off still fails
