@@ -35,6 +35,30 @@ def _loopback_only(self: socket.socket, address) -> None:  # type: ignore[no-unt
     return _real_connect(self, address)
 
 
+# What runs write and must never hold a secret. The broker's own database (the embedded exchange
+# holds its accounts' keys, as KIS does) and the token cache (it exists to hold the token) are not.
+_SCANNED = ("*.jsonl", "runs.db*", "journal.db*", "*.log")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_secret_written_by_the_suite(tmp_path_factory: pytest.TempPathFactory):
+    """After the whole session: every transcript, checkpoint store and journal written under the
+    suite's temp folders is scanned for every secret any client registered during the session."""
+    yield
+    from tools.kis.redact import REDACTOR
+
+    secrets = sorted(REDACTOR._secrets | {a for a in REDACTOR._accounts if len(a.replace("-", "")) >= 8})
+    base = tmp_path_factory.getbasetemp()
+    leaks = []
+    for pattern in _SCANNED:
+        for path in base.rglob(pattern):
+            if "kis-tokens" in path.parts or not path.is_file():
+                continue
+            content = path.read_bytes()
+            leaks += [f"{path.relative_to(base)}: {s[:4]}…" for s in secrets if s.encode() in content]
+    assert not leaks, f"secrets written by the suite: {leaks[:10]}"
+
+
 @pytest.fixture(autouse=True)
 def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)

@@ -198,3 +198,23 @@ def test_transcript_is_private_and_json_lines(tmp_path):
     assert stat.S_IMODE(os.stat(result.transcript).st_mode) == 0o600
     for line in result.transcript.read_text().splitlines():
         json.loads(line)
+
+
+def test_headless_cancels_an_earlier_rebal_runs_leftover(tmp_path):
+    from agent.executor.journal import JournalEntry
+
+    with runner(make_config(tmp_path), headless=True) as r:
+        exchange = r.broker.embedded.exchange
+        account = exchange.accounts[r.broker.account]
+        bid = exchange.book("069500")[1][5][0]
+        leftover = exchange.place_order(account, "069500", Side.BUY, OrderType.LIMIT, 1, bid)
+        r.journal.record_intent(JournalEntry(
+            key="earlier-run/T01-069500-BUY/1", run_id="earlier-run", trade_id="T01-069500-BUY", slice_no=1,
+            attempt=1, ticker="069500", side="buy", quantity=1, order_type="00", price=bid, status="acked",
+            order_no=f"{leftover.order_no:010d}"))
+        result = r.start(auto_approver)
+        assert result.outcome == "completed"
+        assert exchange.orders[leftover.order_no].status is OrderStatus.CANCELLED
+    cancelled = [e for e in read_events(result.transcript) if e.kind == "execution"
+                 and e.data.get("step") == "cancelled a resting order"]
+    assert [e.data["placed_by"] for e in cancelled] == ["an earlier Rebal run"]
