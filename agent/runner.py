@@ -169,6 +169,12 @@ class Runner:
             values = snapshot.values
             return RunResult(run_id, values.get("outcome", ""), "this run has finished already", EXIT_OK,
                              context.transcript.path, values.get("report") or {})
+        today = self.broker.clock.now().date().isoformat()
+        if snapshot.values.get("as_of") != today and set(snapshot.next) & {"execute", "approve"}:
+            # Day orders lapse at the close and yesterday's prices are not today's: a plan is only
+            # ever executed on the session it was made for.
+            raise StaleRun(f"run {run_id} was planned for {snapshot.values.get('as_of')}; it is {today} now. Its "
+                           "orders of that day have lapsed; start a new run (rebal run) for today")
         context.transcript.write("run_resumed", waiting_for=list(snapshot.next),
                                  mode="headless" if self.headless else "interactive")
         return self._drive(run_id, None, approver, context)
@@ -217,6 +223,10 @@ class Runner:
                             "waiting_for": list(state.next), "message": state.values.get("message", ""),
                             "updated": item.checkpoint.get("ts", "")}
         return sorted(seen.values(), key=lambda r: r["updated"], reverse=True)
+
+
+class StaleRun(RuntimeError):
+    """A run planned for an earlier session cannot be resumed into execution."""
 
 
 class RunExists(RuntimeError):

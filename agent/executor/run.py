@@ -156,7 +156,9 @@ class Executor:
                 try:
                     ack = self.client.revise_order(entry.order_no, price=price, quantity=remaining, branch=entry.branch or "")
                 except NothingToRevise:
+                    # Filled, cancelled or lapsed meanwhile: nothing is working any more.
                     self.journal.update(key, status="void", note="nothing left to re-price")
+                    self.journal.update(entry.key, status="done", note="nothing left to re-price")
                     return
                 except KisApiError as error:
                     self.journal.update(key, status="rejected", note=str(error))

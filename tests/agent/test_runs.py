@@ -218,3 +218,22 @@ def test_headless_cancels_an_earlier_rebal_runs_leftover(tmp_path):
     cancelled = [e for e in read_events(result.transcript) if e.kind == "execution"
                  and e.data.get("step") == "cancelled a resting order"]
     assert [e.data["placed_by"] for e in cancelled] == ["an earlier Rebal run"]
+
+
+def test_a_plan_from_an_earlier_session_is_not_resumed(tmp_path):
+    from agent.runner import StaleRun
+
+    config = make_config(tmp_path, guardrails={"headless_max_turnover": 0.01})
+    with runner(config, headless=True) as r:
+        stopped = r.start(auto_approver)
+        assert stopped.awaiting_approval
+        exchange = r.broker.embedded.exchange
+        import datetime as dt
+
+        from tools.market import KST
+
+        next_day = r.calendar.next_session(exchange.clock.now().date())
+        exchange.clock.set(dt.datetime.combine(next_day, dt.time(10, 0), KST))
+        with pytest.raises(StaleRun, match="start a new run"):
+            r.resume(stopped.run_id, ScriptedApprover(approve))
+        assert exchange_orders(r) == []
