@@ -23,7 +23,9 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 
+# The benchmarks compare with PyPortfolioOpt and bt: the `bench` extra installs them.
 bench: $(VENV)/.installed
+	$(UV) pip install --quiet --python $(PY) -e '.[dev,bench]'
 	for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:
