@@ -11,7 +11,9 @@ Each simulated session ``d``:
 4. withdrawals are paid from cash; 5. equity is marked at the close.
 
 With ``timing="same_close"`` (bt's convention, for comparison only) the decision uses close d and
-fills at that same close. Sessions with no flow, no open order, no strategy change and no
+fills at that same close. Likewise ``sizing="bt"`` (comparison only) replaces the netting core's
+portfolio-wide whole shares by bt's per-security floor (``btsizing``); triggers, fills, costs and
+accounting stay this engine's. Sessions with no flow, no open order, no strategy change and no
 calendar rule are screened in blocks by ``bands.BandScreen``; only sessions it cannot rule out
 reach the core, which alone decides. Equity is exact: ``cash + Σ shares × close`` in integers.
 """
@@ -19,11 +21,13 @@ reach the core, which alone decides. Equity is exact: ``cash + Σ shares × clos
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.backtest.bands import BandScreen, PanelCalendar
+from tools.backtest.btsizing import bt_rebalance
 from tools.backtest.data import PricePanel
 from tools.backtest.fills import CostRates, FillModel, Order, execute
 from tools.backtest.result import BacktestResult, RebalanceEvent
@@ -43,6 +47,9 @@ class BacktestConfig(BaseModel):
     netting: NettingOptions = NettingOptions()
     policy: TriggerPolicy | None = None
     invest_contributions: bool = True  # buy-only investing of new cash when no rebalance is due
+    # "bt": bt's per-security whole-share sizing (tools.backtest.btsizing), for comparisons with bt
+    # only, like fill timing "same_close"; the engine's sizing is the netting core ("netting").
+    sizing: Literal["netting", "bt"] = "netting"
 
 
 @dataclass
@@ -182,18 +189,32 @@ class _Run:
             # The core's cash buffer never forces sales, so make room by scaling the targets down.
             keep = max(0.0, 1.0 - account.withdrawal_due / snapshot.equity)
             targets = {t: w * keep for t, w in targets.flat().items()}
-        try:
-            netting = compute_trades(targets, snapshot, options)
-        except NettingError as error:
-            self.result.skipped.append(f"{self.panel.dates[d]}: {error}")
-            return []
-        account.invested = True
         expires = d + self.config.fill.carry_days
-        orders = [Order(self.column[t.ticker], t.side, t.quantity, expires, t.trade_id) for t in netting.trades]
+        if self.config.sizing == "bt":  # comparison with bt only: bt's per-security floor
+            orders, turnover, solver = self.bt_sized(targets, account, r, expires)
+        else:
+            try:
+                netting = compute_trades(targets, snapshot, options)
+            except NettingError as error:
+                self.result.skipped.append(f"{self.panel.dates[d]}: {error}")
+                return []
+            orders = [Order(self.column[t.ticker], t.side, t.quantity, expires, t.trade_id) for t in netting.trades]
+            turnover, solver = netting.turnover, netting.solver
+        account.invested = True
         self.result.events.append(RebalanceEvent(
             self.panel.dates[d], self.panel.dates[r], "+".join(kinds), tuple(self.unalias(x) for x in reasons), len(orders),
-            netting.turnover, netting.solver))
+            turnover, solver))
         return orders
+
+    def bt_sized(self, targets: Targets | dict[str, float], account: _Account, r: int,
+                 expires: int) -> tuple[list[Order], int, str]:
+        """``sizing="bt"``: bt's Rebalance sizes each security alone (``btsizing``), at the close ``r``."""
+        flat = targets.flat() if isinstance(targets, Targets) else targets
+        weights = {self.column[t]: w for t, w in flat.items()}
+        price = self.close[r]
+        trades = bt_rebalance(weights, account.shares, account.cash, price, self.panel.kinds, self.rates)
+        orders = [Order(j, "buy" if q > 0 else "sell", abs(q), expires, "bt sizing") for j, q in trades.items()]
+        return orders, sum(abs(q) * int(price[j]) for j, q in trades.items()), "bt-sizing"
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -289,4 +310,7 @@ def run_backtest(panel: PricePanel, plan: TargetPlan, config: BacktestConfig, *,
     if first > last:
         raise ValueError(f"nothing to simulate: first session {first} after last {last}")
     flows = flows or CashFlowSchedule({}, first)
+    if config.sizing == "bt" and flows.flows:
+        raise ValueError('sizing="bt" reproduces bt\'s Rebalance for comparisons only; it does not model '
+                         "contributions or withdrawals (use the default netting sizing)")
     return _Run(panel, plan, config, flows, first, last, label).run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
 
 from tools.backtest.data import PricePanel
 from tools.backtest.engine import BacktestConfig, run_backtest
@@ -27,6 +28,7 @@ class RunSpec:
     netting: NettingOptions | None = None
     policy: TriggerPolicy | None = None  # None: the strategy file's [policy]
     label: str | None = None
+    sizing: Literal["netting", "bt"] = "netting"  # "bt": bt's per-security floor, for comparisons with bt only
 
 
 def default_fill(strategy: StrategyFile) -> FillModel:
@@ -54,7 +56,7 @@ def run_strategy(strategy: StrategyFile, panel: PricePanel, spec: RunSpec | None
     config = BacktestConfig(
         capital=strategy.backtest.capital * panel.unit if spec.capital is None else spec.capital, fill=fill,
         netting=spec.netting or default_netting(strategy),
-        policy=spec.policy if spec.policy is not None else strategy.policy.trigger_policy())
+        policy=spec.policy if spec.policy is not None else strategy.policy.trigger_policy(), sizing=spec.sizing)
     flows = contribution_schedule(panel.dates, strategy.contributions, first_index=first, last_index=last)
     if panel.unit != 1:
         flows = CashFlowSchedule({d: amount * panel.unit for d, amount in flows.flows.items()}, flows.quiet_until)
