@@ -444,20 +444,27 @@ class PaperExchange:
                     raise PaperError(errors.INSUFFICIENT_QTY,
                                      f"주문가능수량 {max(self.sellable(account, ticker), 0)}주")
             else:
-                # Buys reserve cash at the limit price, or at the upper limit for market-type and
-                # best-price orders, as KIS does; nothing is bought on credit.
-                order.reserve_price = limit_price or quote.upper_limit
-                order.reserved_cash = quantity * self._reserve_per_share(order.reserve_price, order.kind)
-                available = account.cash_d2 - self._reserved(account)
-                if order.reserved_cash > available:
-                    raise PaperError(errors.INSUFFICIENT_CASH, f"주문가능금액 {max(available, 0):,}원")
-            self._next_order_no += 1
-            self._next_sequence += 1
-            self.orders[order.order_no] = order
-            self.store.stage_order(order)
-            self.engine.submit(order, now, continuous=phase is Phase.CONTINUOUS)
-            self._release(order)
-            return order
+                self._reserve_for_buy(order, account, quote)
+            return self._accept(order, now, phase)
+
+    def _reserve_for_buy(self, order: Order, account: Account, quote: Quote, freed: int = 0) -> None:
+        """Buys reserve cash at the limit price, or at the upper limit for market-type and best-price
+        orders, as KIS does; nothing is bought on credit. ``freed`` is what a revised order gives back."""
+        order.reserve_price = order.price or quote.upper_limit
+        order.reserved_cash = order.quantity * self._reserve_per_share(order.reserve_price, order.kind)
+        available = account.cash_d2 - self._reserved(account) + freed
+        if order.reserved_cash > available:
+            raise PaperError(errors.INSUFFICIENT_CASH, f"주문가능금액 {max(available, 0):,}원")
+
+    def _accept(self, order: Order, now: dt.datetime, phase: Phase) -> Order:
+        """Number the order, record it and hand it to the matching engine."""
+        self._next_order_no += 1
+        self._next_sequence += 1
+        self.orders[order.order_no] = order
+        self.store.stage_order(order)
+        self.engine.submit(order, now, continuous=phase is Phase.CONTINUOUS)
+        self._release(order)
+        return order
 
     def _open_order(self, account: Account, order_no: int) -> Order:
         order = self.orders.get(order_no)
@@ -508,25 +515,14 @@ class PaperExchange:
                                 day=now.date(), org_no=original.org_no, original_order_no=original.order_no,
                                 action="revise", sequence=self._next_sequence)
             if original.side is Side.BUY:
-                replacement.reserve_price = limit_price or quote.upper_limit
-                replacement.reserved_cash = amount * self._reserve_per_share(replacement.reserve_price,
-                                                                             replacement.kind)
                 freed = amount * self._reserve_per_share(original.reserve_price, original.kind)
-                available = account.cash_d2 - self._reserved(account) + freed
-                if replacement.reserved_cash > available:
-                    raise PaperError(errors.INSUFFICIENT_CASH, f"주문가능금액 {max(available, 0):,}원")
+                self._reserve_for_buy(replacement, account, quote, freed)
             original.cancelled_quantity += amount
             if original.remaining == 0:
                 original.status = OrderStatus.CANCELLED
                 self.engine.remove(original)
             self._release(original)
-            self._next_order_no += 1
-            self._next_sequence += 1
-            self.orders[replacement.order_no] = replacement
-            self.store.stage_order(replacement)
-            self.engine.submit(replacement, now, continuous=phase is Phase.CONTINUOUS)
-            self._release(replacement)
-            return replacement
+            return self._accept(replacement, now, phase)
 
     def account_orders(self, account: Account, start: dt.date, end: dt.date) -> list[Order]:
         with self.operation():
