@@ -15,6 +15,7 @@ from agent.context import RunContext
 from agent.executor.broker_orders import OrderDesk, crash_point, slice_key
 from agent.executor.journal import JournalEntry
 from agent.executor.report import final_report
+from agent.run_inputs import guardrail_context, plan_quotes
 from guardrails import check_all
 from tools.kis import KisApiError, NothingToRevise
 from tools.market import DEFAULT_COMMISSION, InstrumentKind, OrderType, Phase, price_limits
@@ -209,8 +210,6 @@ class Executor:
             trades = [t for t in trades if t.quantity > 0]
             self.notes.append(f"buys scaled to {scale:.1%}: {cash:,} KRW orderable after the sells")
             plan = ExecutionPlan.model_validate(self.state["planner"]["plan"])
-            from agent.nodes.plan_execution import plan_quotes
-
             buys = list(build_orders(trades, plan, plan_quotes(self.state)))
         buys = self._checked_buys(buys, trades, cash)
         self.journal.note(self.run_id, "buy_orders", [o.model_dump(mode="json") for o in buys])
@@ -219,7 +218,6 @@ class Executor:
         return buys
 
     def _checked_buys(self, buys: list[Order], trades: list[Trade], cash: int) -> list[Order]:
-        from agent.nodes.check_guardrails import guardrail_context
         from tools.portfolio import AccountSnapshot
 
         snapshot = AccountSnapshot.model_validate(self.state["account"]["snapshot"])

@@ -8,27 +8,9 @@ from langgraph.runtime import Runtime
 
 from agent.approval import plan_hash
 from agent.context import RunContext
-from agent.nodes.plan_execution import plan_quotes
+from agent.run_inputs import guardrail_context
 from agent.state import RunState
-from guardrails import GuardrailContext, check_all
-from tools.netting import NettingResult
-from tools.plan import ExecutionPlan, Order
-from tools.portfolio import AccountSnapshot
-
-
-def guardrail_context(ctx: RunContext, state: RunState, *, orders: list[Order] | None = None,
-                      netting: NettingResult | None = None,
-                      snapshot: AccountSnapshot | None = None) -> GuardrailContext:
-    netting = netting or NettingResult.model_validate(state["netting"])
-    excluded = {e["ticker"] for e in state.get("edits") or [] if e["kind"] == "exclude" and e.get("ticker")}
-    limits = ctx.config.guardrails.model_copy(update={
-        "max_slices": ctx.config.planner.max_slices,
-        "tolerance_exempt": frozenset(ctx.config.rebalance.locked) | excluded})
-    return GuardrailContext.from_netting(
-        netting, snapshot or AccountSnapshot.model_validate(state["account"]["snapshot"]),
-        plan=ExecutionPlan.model_validate(state["planner"]["plan"]),
-        orders=tuple(orders if orders is not None else (Order.model_validate(o) for o in state["orders"])),
-        quotes=plan_quotes(state), phase=ctx.calendar.phase(ctx.broker.clock.now()), limits=limits)
+from guardrails import check_all
 
 
 def check_guardrails(state: RunState, runtime: Runtime[RunContext]) -> dict:

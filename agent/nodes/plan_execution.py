@@ -11,17 +11,13 @@ import datetime as dt
 from langgraph.runtime import Runtime
 
 from agent.context import RunContext
+from agent.run_inputs import plan_quotes
 from agent.state import RunState
 from tools.kis.models import BookLevel, OrderBook
 from tools.netting import NettingResult
-from tools.plan import ExecutionPlan, OrderChoice, Quote, build_orders
+from tools.plan import ExecutionPlan, OrderChoice, build_orders
 
 ADV_LOOKBACK_DAYS = 45  # calendar days of daily bars: ~30 sessions for volume and volatility
-
-
-def plan_quotes(state: RunState) -> dict[str, Quote]:
-    return {t: Quote(ticker=t, bid=q["bid"], ask=q["ask"], base_price=q["base_price"], kind=q["kind"])
-            for t, q in state["quotes"].items()}
 
 
 def apply_order_type_edits(plan: ExecutionPlan, edits: list[dict]) -> ExecutionPlan:
