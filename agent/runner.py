@@ -209,20 +209,22 @@ class Runner:
         return RunResult(run_id, outcome, values.get("message", ""), code, context.transcript.path,
                          values.get("report") or {})
 
-    def runs(self) -> list[dict[str, Any]]:
-        """Every run in the checkpoint store, newest first: id, outcome, what it waits for."""
-        seen: dict[str, dict[str, Any]] = {}
-        for item in self.saver.list(None):
-            thread = item.config["configurable"]["thread_id"]
-            if thread in seen:
-                continue
-            state = self.state(thread)
-            seen[thread] = {"run_id": thread, "as_of": state.values.get("as_of", ""),
-                            "mode": state.values.get("mode", ""),
-                            "outcome": state.values.get("outcome") or ("in progress" if state.next else ""),
-                            "waiting_for": list(state.next), "message": state.values.get("message", ""),
-                            "updated": item.checkpoint.get("ts", "")}
-        return sorted(seen.values(), key=lambda r: r["updated"], reverse=True)
+
+def list_runs(graph) -> list[dict[str, Any]]:
+    """Every run in a compiled graph's checkpoint store, newest first: id, outcome, what it waits for."""
+    seen: dict[str, dict[str, Any]] = {}
+    # Read the listing to the end first: the saver's generator holds its lock, and get_state below
+    # needs that lock too (iterating and reading states at once deadlocks).
+    for item in list(graph.checkpointer.list(None)):
+        thread = item.config["configurable"]["thread_id"]
+        if thread in seen:
+            continue
+        state = graph.get_state({"configurable": {"thread_id": thread}})
+        seen[thread] = {"run_id": thread, "as_of": state.values.get("as_of", ""),
+                        "mode": state.values.get("mode", ""),
+                        "outcome": state.values.get("outcome") or ("in progress" if state.next else ""),
+                        "waiting_for": list(state.next), "updated": item.checkpoint.get("ts", "")}
+    return sorted(seen.values(), key=lambda r: r["updated"], reverse=True)
 
 
 class StaleRun(RuntimeError):

@@ -23,6 +23,7 @@ from agent.runner import (
     Runner,
     RunResult,
     auto_approver,
+    list_runs,
 )
 
 console = Console()
@@ -159,16 +160,8 @@ def runs_list_command(path: Path | None) -> int:
         table = Table(title="Runs")
         for column in ("run", "as of", "mode", "outcome", "waiting for"):
             table.add_column(column)
-        seen: set[str] = set()
-        for item in graph.checkpointer.list(None):
-            thread = item.config["configurable"]["thread_id"]
-            if thread in seen:
-                continue
-            seen.add(thread)
-            state = graph.get_state({"configurable": {"thread_id": thread}})
-            values = state.values
-            table.add_row(thread, values.get("as_of", ""), values.get("mode", ""),
-                          values.get("outcome") or ("in progress" if state.next else ""), ", ".join(state.next))
+        for run in list_runs(graph):
+            table.add_row(run["run_id"], run["as_of"], run["mode"], run["outcome"], ", ".join(run["waiting_for"]))
         console.print(table)
     finally:
         conn.close()

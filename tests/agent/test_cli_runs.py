@@ -1,0 +1,29 @@
+"""`rebal runs list` and `rebal runs resume` as commands."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from agent.cli import app
+
+
+def _config(tmp_path) -> str:
+    path = tmp_path / "rebal.toml"
+    path.write_text(f'[broker]\nmode = "embedded"\n[guardrails]\nheadless_max_turnover = 0.01\n'
+                    f'[paths]\nhome = "{tmp_path / "home"}"\ntranscripts = "{tmp_path / "tr"}"\n')
+    return str(path)
+
+
+def test_runs_list_shows_a_run_waiting_for_approval_then_resume(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    config = _config(tmp_path)
+    cli = CliRunner()
+    stopped = cli.invoke(app, ["run", "--auto-approve", "-c", config])
+    assert stopped.exit_code == 3, stopped.output
+    listing = cli.invoke(app, ["runs", "list", "-c", config])
+    assert listing.exit_code == 0, listing.output
+    run_id = next(line.split()[1] for line in listing.output.splitlines() if "approve" in line and "-" in line)
+    assert "in progress" in listing.output
+    missing = cli.invoke(app, ["runs", "resume", "no-such-run", "-c", config])
+    assert missing.exit_code == 2 and "no run 'no-such-run'" in missing.output
+    assert run_id.startswith("20")
