@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 
-SAFETY = 0.005  # seconds: margin per window for the trip to the server
+SAFETY = 0.02  # seconds per window: the trip to the server and scheduling jitter (5 ms proved too tight under load)
 
 
 class AsyncSlidingWindow:
