@@ -1,14 +1,18 @@
-"""Shared test fixtures: the location of ../shared price data, and a guard against internet access."""
+"""Shared test fixtures: the location of ../shared price data, the guard that keeps every test on
+loopback, the paper exchange, and the fake Gemini API."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from pytest_socket import SocketConnectBlockedError
+from support.fake_gemini import FakeGemini
 from support.kiswire import KisWire
 from support.paperkit import Harness, LoopbackServer, settings
 from support.shared_data import require_shared_prices
@@ -25,14 +29,47 @@ def shared_prices() -> Path:
     return require_shared_prices()
 
 
-_real_connect = socket.socket.connect
+# --- no request leaves loopback ----------------------------------------------------------------
+# pytest-socket (addopts in pyproject.toml: --allow-hosts=127.0.0.1,localhost,::1 --allow-unix-socket)
+# refuses socket connects to any other address, in this process; subprocesses started by tests
+# talk to 127.0.0.1 only. It does not look at name lookups, which would send a DNS query off the
+# machine before the connect is refused: _loopback_lookups_only refuses those, with an error of
+# the same family, so a client aimed at a real host fails the same way with or without DNS.
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-def _loopback_only(self: socket.socket, address) -> None:  # type: ignore[no-untyped-def]
-    host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") and not host.startswith("/"):
-        raise OSError(f"tests must not reach the network: connect to {host!r} blocked")
-    return _real_connect(self, address)
+class LookupBlockedError(SocketConnectBlockedError):
+    """A test tried to resolve a name that is not loopback."""
+
+    def __init__(self, allowed: list[str], host: str | None, *args: object, **kwargs: object) -> None:
+        self._allowed, self._host = allowed, host
+        RuntimeError.__init__(self, f'A test tried to resolve host "{host}" (allowed: "{",".join(allowed)}"): '
+                                    "tests reach loopback only.")
+
+
+def _is_ip_literal(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.partition("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _lookup_guard(real):  # type: ignore[no-untyped-def]
+    def lookup(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is None or name == "" or name.lower() in LOOPBACK_HOSTS or _is_ip_literal(name):
+            return real(host, *args, **kwargs)  # a literal is not looked up; pytest-socket judges its connect
+        raise LookupBlockedError(list(LOOPBACK_HOSTS), name)
+
+    return lookup
+
+
+@pytest.fixture(autouse=True)
+def _loopback_lookups_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex"):
+        monkeypatch.setattr(socket, name, _lookup_guard(getattr(socket, name)))
 
 
 # What runs write and must never hold a secret. The broker's own database (the embedded exchange
@@ -57,11 +94,6 @@ def _no_secret_written_by_the_suite(tmp_path_factory: pytest.TempPathFactory):
             content = path.read_bytes()
             leaks += [f"{path.relative_to(base)}: {s[:4]}…" for s in secrets if s.encode() in content]
     assert not leaks, f"secrets written by the suite: {leaks[:10]}"
-
-
-@pytest.fixture(autouse=True)
-def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
 
 
 # --- the paper exchange, in-process and over HTTP on loopback ------------------------------------
@@ -110,3 +142,21 @@ async def wire(h: Harness, account: Account) -> KisWire:
     return await h.open_wire(account)
 
 
+# --- the Gemini API, faked on loopback --------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def _gemini_server() -> Iterator[FakeGemini]:
+    with FakeGemini() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_gemini(_gemini_server: FakeGemini) -> Iterator[FakeGemini]:
+    """The fake Gemini API (``support.fake_gemini``), emptied for this test: ``.base_url``,
+    ``.respond(*items)``, ``.requests``. The test fails if a request found no scripted answer or
+    a scripted answer was never requested."""
+    _gemini_server.reset()
+    yield _gemini_server
+    problems = _gemini_server.problems()
+    _gemini_server.reset()
+    assert not problems, f"fake Gemini: {problems}"

@@ -12,12 +12,68 @@ import time
 
 import pytest
 from support.kiskit import client
+from support.paperkit import settings
 
+from paper import errors
+from paper.auth import TokenService
+from paper.errors import PaperError
+from paper.exchange import PaperExchange
 from tools.kis import TokenThrottled
 
 
 def _issued(h) -> int:
     return len(h.app.state.tokens._tokens)
+
+
+class WallClock:
+    """The exchange's wall clock (token issue, throttle, expiry), moved only by the test.
+
+    It starts at the real time so the client's own view of a token's expiry (the real clock) agrees.
+    """
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ObservedTokens(TokenService):
+    """The exchange's token service on a ``WallClock``, recording each issue call's outcome.
+
+    After a refusal (EGW00133) the wall clock moves on by ``after_refusal`` seconds: the wait of
+    a client before its one retry, which a test measures in real time.
+    """
+
+    def __init__(self, exchange: PaperExchange, wall: WallClock) -> None:
+        super().__init__(exchange.settings, exchange.store, wall=wall)
+        self.wall = wall
+        self.after_refusal = 0.0
+        self.calls: list[str] = []
+
+    def issue(self, app_key: str):
+        try:
+            issued = super().issue(app_key)
+        except PaperError as error:
+            if error.spec is errors.TOKEN_THROTTLED:
+                self.calls.append("throttled")
+                self.wall.now += self.after_refusal
+            raise
+        self.calls.append("issued")
+        return issued
+
+
+@pytest.fixture
+def wall() -> WallClock:
+    return WallClock()
+
+
+@pytest.fixture
+async def h(make_harness, market, wall):
+    """The suite's ``h``, with the exchange keeping token time on ``wall`` (``h.app.state.tokens.calls``)."""
+    exchange = PaperExchange(settings(), market=market)
+    async with make_harness(exchange=exchange, tokens=ObservedTokens(exchange, wall)) as harness:
+        yield harness
 
 
 async def test_one_token_shared_by_client_instances(h, account, tmp_path):
@@ -60,35 +116,39 @@ async def test_token_reused_by_another_process(make_harness, tmp_path, mode):
         assert _issued(h) == 1
 
 
-async def test_throttled_issue_waits_and_retries_once(make_harness, tmp_path):
-    async with make_harness(token_issue_interval=0.15) as h:
-        account = h.exchange.create_account(1_000_000)
-        async with client(h, account, tmp_path / "a") as first:
-            await first.quote("069500")
-        # A client without the cache (another machine, a wiped cache) asks again at once.
-        async with client(h, account, tmp_path / "b", token_throttle_wait=0.3) as second:
-            started = time.monotonic()
+async def test_throttled_issue_waits_and_retries_once(h, account, tmp_path):
+    # The throttle follows the exchange's wall clock, frozen here: however slowly this machine gets
+    # from the first issue to the second, the second falls inside KIS's one-a-minute window.
+    h.exchange.settings.token_issue_interval = 60
+    h.app.state.tokens.after_refusal = 60  # while the client waits, its minute passes on the exchange
+    async with client(h, account, tmp_path / "a") as first:
+        await first.quote("069500")
+    # A client without the cache (another machine, a wiped cache) asks again at once.
+    async with client(h, account, tmp_path / "b", token_throttle_wait=0.3) as second:
+        started = time.monotonic()
+        await second.quote("069500")
+        assert time.monotonic() - started >= 0.3  # it waited token_throttle_wait before the retry
+        assert h.app.state.tokens.calls == ["issued", "throttled", "issued"]  # refused once, retried once
+        assert second.tokens.issued == 1  # the retry got the (same) token
+    assert _issued(h) == 1
+
+
+async def test_persistent_throttle_is_a_clear_error(h, account, tmp_path):
+    h.exchange.settings.token_issue_interval = 60  # and the wall clock stays put: throttled throughout
+    async with client(h, account, tmp_path / "a") as first:
+        await first.quote("069500")
+    async with client(h, account, tmp_path / "b", token_throttle_wait=0.05) as second:
+        with pytest.raises(TokenThrottled) as error:
             await second.quote("069500")
-            assert time.monotonic() - started >= 0.3
-            assert second.tokens.issued == 1  # the retry got the (same) token
-
-
-async def test_persistent_throttle_is_a_clear_error(make_harness, tmp_path):
-    async with make_harness(token_issue_interval=3600) as h:
-        account = h.exchange.create_account(1_000_000)
-        async with client(h, account, tmp_path / "a") as first:
-            await first.quote("069500")
-        async with client(h, account, tmp_path / "b", token_throttle_wait=0.05) as second:
-            with pytest.raises(TokenThrottled) as error:
-                await second.quote("069500")
+    assert h.app.state.tokens.calls == ["issued", "throttled", "throttled"]
     assert "EGW00133" in str(error.value) and "still throttled" in str(error.value)
 
 
-async def test_token_expiring_mid_run_is_renewed(h, account, tmp_path):
+async def test_token_expiring_mid_run_is_renewed(h, account, wall, tmp_path):
     async with client(h, account, tmp_path) as kis:
         await kis.quote("069500")
-        h.exchange.settings.faults.expire_tokens_at = time.time()
-        time.sleep(0.01)
+        wall.now += 1
+        h.exchange.settings.faults.expire_tokens_at = wall.now  # every token issued before now has expired
         await kis.balance()  # EGW00123 → re-issue → the read is retried once
         assert kis.tokens.issued == 2
     cached = json.loads(next(tmp_path.glob("*.json")).read_text())

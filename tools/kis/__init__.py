@@ -5,9 +5,15 @@
         balance = await kis.balance()
 
 The KIS wire format (Korean field names, string numbers) stays inside this package.
+The clients (and httpx with them) are imported on first use, so modules that only need the
+models, the errors or the redactor stay light.
 """
 
-from tools.kis.client import KisClient, SyncKisClient
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from tools.kis.config import Credentials, KisConfig, load_credentials, store_in_keyring
 from tools.kis.errors import (
     AuthError,
@@ -44,6 +50,9 @@ from tools.kis.models import (
 )
 from tools.kis.redact import REDACTOR, mask_account, redact
 
+if TYPE_CHECKING:
+    from tools.kis.client import KisClient, SyncKisClient
+
 __all__ = [
     "REDACTOR", "AccountSummary", "AuthError", "Balance", "BookLevel", "BuyingPower", "Credentials", "Holding",
     "InsufficientCash", "InsufficientQuantity", "KisApiError", "KisClient", "KisConfig", "KisConfigError",
@@ -52,3 +61,15 @@ __all__ = [
     "RateLimited", "SyncKisClient", "TokenExpired", "TokenInvalid", "TokenThrottled", "UnknownTicker",
     "UnsupportedOperation", "load_credentials", "mask_account", "redact", "store_in_keyring",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("KisClient", "SyncKisClient"):
+        value = getattr(import_module("tools.kis.client"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

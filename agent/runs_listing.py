@@ -1,0 +1,97 @@
+"""The runs kept in the checkpoint store, read without LangGraph (``rebal runs list``).
+
+Importing LangGraph and building the graph costs seconds; the listing needs only, per run, the
+newest checkpoint's state values and which node would run next. Both are in the checkpoint rows
+that ``langgraph.checkpoint.sqlite.SqliteSaver`` writes: the values inline (every state key is a
+plain last-value channel), and a node is next when its trigger channel (``branch:to:<node>``,
+or ``__start__``) holds a value newer than the version the node last saw — LangGraph's own rule.
+
+Anything else (another serializer or checkpoint format, subgraphs, pending sends, writes left by
+a step that did not finish other than an interrupt or an error) is not interpreted here:
+``read_runs`` returns None and the caller asks LangGraph (``agent.runner.list_runs``). A test
+compares both readers on runs in every state.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+CHECKPOINT_FORMAT = 4  # Checkpoint["v"] written by langgraph 1.2
+_NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
+_HARMLESS_WRITES = frozenset({"__interrupt__", "__error__"})  # leave the task in `next`, change no value
+
+
+class _Unknown(Exception):
+    """Something only LangGraph can interpret."""
+
+
+def read_runs(runs_db: Path) -> list[dict[str, Any]] | None:
+    """Every run, newest first, as ``agent.runner.list_runs`` gives it; None when LangGraph must be asked."""
+    try:
+        import ormsgpack  # LangGraph's checkpoint encoding (a dependency of langgraph-checkpoint)
+    except ImportError:
+        return None
+    conn = sqlite3.connect(str(runs_db))  # only read: nothing is written to the store
+    try:
+        return _read(conn, ormsgpack)
+    except (_Unknown, sqlite3.Error, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    finally:
+        conn.close()
+
+
+def _read(conn: sqlite3.Connection, ormsgpack: Any) -> list[dict[str, Any]]:
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoints'").fetchone():
+        return []  # a store that was opened but never written to
+    if conn.execute("SELECT 1 FROM checkpoints WHERE checkpoint_ns != '' LIMIT 1").fetchone():
+        raise _Unknown("subgraph checkpoints")
+    rows = conn.execute(
+        "SELECT c.thread_id, c.checkpoint_id, c.type, c.checkpoint FROM checkpoints c "
+        "JOIN (SELECT thread_id, MAX(checkpoint_id) AS newest FROM checkpoints GROUP BY thread_id) n "
+        "ON c.thread_id = n.thread_id AND c.checkpoint_id = n.newest "
+        "WHERE c.checkpoint_ns = '' ORDER BY c.checkpoint_id DESC").fetchall()
+    runs = []
+    for thread, checkpoint_id, kind, blob in rows:
+        if kind != "msgpack":
+            raise _Unknown(f"checkpoint type {kind}")
+        checkpoint = ormsgpack.unpackb(blob, ext_hook=_no_ext, option=ormsgpack.OPT_NON_STR_KEYS)
+        writes = conn.execute("SELECT task_id, channel FROM writes WHERE thread_id = ? AND checkpoint_ns = '' "
+                              "AND checkpoint_id = ?", (thread, checkpoint_id)).fetchall()
+        values = checkpoint["channel_values"]
+        waiting_for = _next_nodes(checkpoint, writes)
+        runs.append({"run_id": thread, "as_of": values.get("as_of", ""), "mode": values.get("mode", ""),
+                     "outcome": values.get("outcome") or ("in progress" if waiting_for else ""),
+                     "waiting_for": waiting_for, "updated": checkpoint.get("ts", "")})
+    return sorted(runs, key=lambda r: r["updated"], reverse=True)
+
+
+def _no_ext(code: int, data: bytes) -> Any:
+    raise _Unknown(f"msgpack extension type {code}")
+
+
+def _next_nodes(checkpoint: dict[str, Any], writes: list[tuple[str, str]]) -> list[str]:
+    if checkpoint.get("v") != CHECKPOINT_FORMAT:
+        raise _Unknown(f"checkpoint format {checkpoint.get('v')}")
+    if any(task == _NULL_TASK_ID or channel not in _HARMLESS_WRITES for task, channel in writes):
+        raise _Unknown("writes of an unfinished step")
+    values, versions, seen = checkpoint["channel_values"], checkpoint["channel_versions"], checkpoint["versions_seen"]
+    if "__pregel_tasks" in values:
+        raise _Unknown("pending sends")
+    if not all(isinstance(v, str) for v in versions.values()):
+        raise _Unknown("channel versions")
+    waiting = []
+    for channel in values:
+        if channel == "__start__":
+            node = "__start__"
+        elif channel.startswith("branch:to:"):
+            node = channel.removeprefix("branch:to:")
+        else:
+            continue
+        node_seen = seen.get(node)
+        if node_seen is None or versions.get(channel, "") > node_seen.get(channel, ""):
+            waiting.append(node)
+    if len(waiting) > 1:
+        raise _Unknown("several nodes due at once")  # LangGraph's order is the graph's node order
+    return waiting
