@@ -11,13 +11,16 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
 from agent.config import RebalConfig
-from tools.kis import Credentials, KisConfig, KisConfigError, SyncKisClient, load_credentials, mask_account
+from tools.kis import Credentials, KisConfig, KisConfigError, load_credentials, mask_account
 from tools.market import KST
+
+if TYPE_CHECKING:
+    from tools.kis import SyncKisClient  # the client (and httpx) loads when a connection is made
 
 
 class MarketClock(Protocol):
@@ -136,6 +139,8 @@ def connect(config: RebalConfig, *, confirm_real: Callable[[str], bool] | None =
 
 def _kis(config: RebalConfig, credentials: Credentials, notes: list[str],
          confirm_real: Callable[[str], bool] | None) -> BrokerConnection:
+    from tools.kis import SyncKisClient
+
     broker = config.broker
     if broker.profile == "real":
         if not broker.allow_real_trading:
@@ -157,6 +162,7 @@ def _kis(config: RebalConfig, credentials: Credentials, notes: list[str],
 
 def _embedded(config: RebalConfig, notes: list[str]) -> BrokerConnection:
     from paper.embedded import EmbeddedExchange, embedded_settings
+    from tools.kis import SyncKisClient
 
     config.paths.home.mkdir(parents=True, exist_ok=True)
     embedded = EmbeddedExchange(embedded_settings(db=str(config.embedded_db), speed=0.0, rate_limit=0))

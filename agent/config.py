@@ -6,18 +6,23 @@ Secrets never live here: KIS keys come from the environment, the keyring or kis_
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from guardrails import GuardrailLimits
 from tools.drift import TriggerPolicy
+from tools.market import InstrumentKind
+from tools.money import MAX_COMMISSION, MAX_TAX, MoneyRules, rates_for
+from tools.schedule import TimetableSettings
 
 DEFAULT_CONFIG = Path("rebal.toml")
 DEFAULT_HOME = Path(os.environ.get("REBAL_HOME") or Path.home() / ".rebal")
+CONTINUOUS_OPEN, CONTINUOUS_CLOSE = dt.time(9, 0), dt.time(15, 20)  # a regular KRX day's continuous trading
 
 
 class ConfigError(ValueError):
@@ -45,15 +50,37 @@ class TargetsSection(_Section):
 
 class RebalanceSection(_Section):
     triggers: TriggerPolicy = Field(default_factory=lambda: TriggerPolicy(relative_band=0.2))
-    cash_buffer: float = Field(0.01, ge=0, lt=1)
     min_trade_value: int = Field(10_000, ge=0)
     buy_only: bool = False
     locked: list[str] = Field(default_factory=list)
     excluded: list[str] = Field(default_factory=list)
 
 
+_MONEY = MoneyRules()
+
+
+class MoneySection(_Section):
+    """[money]: commission, sell tax, cash kept and buy margin, one set for netting, the guardrails,
+    the executor and the backtester (``RebalConfig.money`` gives them as ``tools.money.MoneyRules``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    commission_etf: float = Field(_MONEY.commission_rates[InstrumentKind.ETF], ge=0, le=MAX_COMMISSION)  # ETF/ETN/ELW
+    commission_stock: float = Field(_MONEY.commission_rates[InstrumentKind.STOCK], ge=0, le=MAX_COMMISSION)
+    stock_sell_tax: float = Field(_MONEY.stock_sell_tax, ge=0, le=MAX_TAX)  # stock sales only; ETFs pay none
+    cash_buffer: float = Field(_MONEY.cash_buffer, ge=0, le=0.5)  # fraction of equity kept in cash
+    margin: float = Field(_MONEY.margin, ge=0, le=0.1)  # headroom on buys (tools.money's cash row)
+
+    def rules(self) -> MoneyRules:
+        return MoneyRules(commission_rates=rates_for(self.commission_etf, self.commission_stock),
+                          stock_sell_tax=self.stock_sell_tax, cash_buffer=self.cash_buffer, margin=self.margin)
+
+
 class PlannerSection(_Section):
     model: str = "google_genai:gemini-2.5-flash"
+    # The model API's endpoint; None: the provider's own (Google's for Gemini). For an API gateway or
+    # proxy that speaks the same REST API.
+    base_url: str | None = Field(None, pattern=r"^https?://\S+$")
     use_llm: bool = True  # with a key set; the rules planner otherwise
     timeout: float = Field(20.0, gt=0)
     max_retries: int = Field(1, ge=0, le=3)
@@ -68,10 +95,56 @@ class ApprovalSection(_Section):
 
 
 class ExecutionSection(_Section):
-    poll_seconds: float = Field(20.0, gt=0)  # between fill checks (market clock)
-    fill_window_minutes: float = Field(10.0, gt=0)  # how long a "now" slice may rest before re-pricing
-    twap_minutes: float = Field(30.0, gt=0)  # window over which "twap" slices are spread
-    reprice_unfilled: bool = True  # re-price an unfilled remainder once, at the touch; else cancel it
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    poll_seconds: float = Field(20.0, gt=0, le=300)  # between fill checks (market clock)
+    fill_window_minutes: float = Field(10.0, ge=0.5, le=120)  # a slice rests this long, then re-price/cancel
+    # "twap" slices are spread evenly from max(stage start, twap_start) to twap_end (tools.schedule).
+    twap_start: dt.time = dt.time(9, 10)
+    twap_end: dt.time = dt.time(15, 0)
+    reprice_unfilled: bool = True  # re-price an unfilled remainder once (within the approval's tolerance), else cancel
+    # A lost answer to an order is settled by reading the broker's order list this many times over
+    # this many market seconds; only an order absent from every read is sent again.
+    reconcile_reads: int = Field(3, ge=1, le=20)
+    reconcile_seconds: float = Field(20.0, ge=0, le=600)
+    max_send_attempts: int = Field(4, ge=1, le=10)  # per slice, when the gateway refuses or an order is absent
+    # How long (market seconds) the broker may keep failing before the run stops (resumable).
+    fault_budget_seconds: float = Field(300.0, ge=10, le=3600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_twap_minutes(cls, data: object) -> object:
+        if isinstance(data, dict) and "twap_minutes" in data:
+            raise ValueError("twap_minutes is gone: TWAP slices are spread from twap_start to twap_end "
+                             '(e.g. twap_start = "09:10", twap_end = "15:00")')
+        return data
+
+    @field_validator("twap_start", "twap_end", mode="before")
+    @classmethod
+    def _clock_time(cls, value: object) -> object:
+        """"HH:MM" or "HH:MM:SS" (how a dump writes it back), or a TOML local time; no time zone."""
+        if isinstance(value, str):
+            try:
+                parts = [int(part) for part in value.strip().split(":")]
+                if len(parts) not in (2, 3):
+                    raise ValueError
+                return dt.time(*parts)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a time like \"09:10\"") from None
+        if isinstance(value, dt.time) and value.tzinfo is not None:
+            raise ValueError("a time on the exchange clock, without a time zone")
+        return value
+
+    @model_validator(mode="after")
+    def _twap_inside_the_session(self) -> ExecutionSection:
+        if not CONTINUOUS_OPEN <= self.twap_start < self.twap_end <= CONTINUOUS_CLOSE:
+            raise ValueError(f"twap_start {self.twap_start:%H:%M} must be before twap_end {self.twap_end:%H:%M}, "
+                             f"both within continuous trading {CONTINUOUS_OPEN:%H:%M}–{CONTINUOUS_CLOSE:%H:%M}")
+        return self
+
+    def timetable(self) -> TimetableSettings:
+        return TimetableSettings(fill_window_minutes=self.fill_window_minutes, reprice_unfilled=self.reprice_unfilled,
+                                 twap_start=self.twap_start, twap_end=self.twap_end, poll_seconds=self.poll_seconds)
 
 
 class PathsSection(_Section):
@@ -85,9 +158,36 @@ class RebalConfig(_Section):
     rebalance: RebalanceSection = Field(default_factory=RebalanceSection)
     planner: PlannerSection = Field(default_factory=PlannerSection)
     guardrails: GuardrailLimits = Field(default_factory=GuardrailLimits)
+    # The [money] section (MoneySection's flat keys), held as the MoneyRules everything reads.
+    money: MoneyRules = Field(default_factory=lambda: MoneySection().rules())
     approval: ApprovalSection = Field(default_factory=ApprovalSection)
     execution: ExecutionSection = Field(default_factory=ExecutionSection)
     paths: PathsSection = Field(default_factory=PathsSection)
+
+    @field_validator("money", mode="before")
+    @classmethod
+    def _money_section(cls, value: object) -> object:
+        """TOML gives the flat [money] section; a MoneyRules (or its dump) passes as it is."""
+        if isinstance(value, MoneyRules) or (isinstance(value, dict) and "commission_rates" in value):
+            return value
+        try:
+            return MoneySection.model_validate(value).rules()
+        except ValidationError as error:
+            raise ValueError("; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                                       for e in error.errors())) from None
+
+    @model_validator(mode="after")
+    def _one_set_of_money_rules(self) -> RebalConfig:
+        """The guardrails check with the [money] rules; they are set there, never under [guardrails]."""
+        if "money" in self.guardrails.model_fields_set and self.guardrails.money != self.money:
+            raise ValueError("guardrails.money: set commission, tax, cash buffer and margin in [money]")
+        self.guardrails = self.guardrails.model_copy(update={"money": self.money})
+        return self
+
+    @property
+    def timetable(self) -> TimetableSettings:
+        """The [execution] settings the timetable (planner, guardrails, executor) is computed with."""
+        return self.execution.timetable()
 
     @property
     def runs_db(self) -> Path:
@@ -137,7 +237,6 @@ file = "examples/targets/demo.toml"    # two-level MP/Sub-MP TOML, or a flat tic
 # decisions_db = "targets.db"          # SQLite table of dated target decisions; the latest applies
 
 [rebalance]
-cash_buffer = 0.01          # keep at least 1% of equity in cash
 min_trade_value = 10000     # KRW; smaller trades are skipped
 buy_only = false            # invest new cash only, never sell
 locked = []                 # tickers neither bought nor sold
@@ -150,8 +249,17 @@ relative_band = 0.2         # ±20% of each target (a 10% target triggers outsid
 five_twenty_five = false
 always = false
 
+[money]                     # one set: netting, the guardrails, the executor and the backtester read it
+commission_etf = 0.000147   # commission per side, ETFs (and ETNs/ELWs): KIS non-face-to-face rate
+commission_stock = 0.000141 # commission per side, stocks
+stock_sell_tax = 0.002      # securities transaction tax on stock sales (ETFs pay none)
+cash_buffer = 0.01          # keep at least 1% of equity in cash
+margin = 0.01               # headroom: buys at ≤ cash − kept + sale proceeds ÷ 1.01; a buy as 01/03/04
+                            # reserves cash at the day's upper price limit, a limit buy at its price
+
 [planner]
 model = "google_genai:gemini-2.5-flash"
+# base_url = "https://llm-gateway.example.com/gemini"   # the Gemini API through a gateway/proxy; default: Google's
 token_budget = 20000        # per run; over it the rules planner takes over
 max_slices = 5
 
@@ -167,9 +275,11 @@ ttl_seconds = 300           # an approval older than this is void
 quote_tolerance_bp = 50     # void when a price moved more than 0.5% since the plan
 
 [execution]
-poll_seconds = 20
-fill_window_minutes = 10
-twap_minutes = 30
+poll_seconds = 20           # seconds between fill checks (market clock)
+fill_window_minutes = 10    # a slice rests this long, then it is re-priced once (or cancelled)
+reprice_unfilled = true     # the one re-price stays within approval.quote_tolerance_bp of the plan's quote
+twap_start = "09:10"        # "twap" slices are spread evenly from this time (or the run's start, if later)
+twap_end = "15:00"          # … to this time; sells then buys, each slice done by 15:20 (else refused)
 
 [paths]
 transcripts = "transcripts"

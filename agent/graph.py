@@ -39,7 +39,9 @@ def build_graph() -> StateGraph:
                        ("plan_execution", plan_execution), ("check_guardrails", check_guardrails),
                        ("approve", approve), ("verify_approval", verify_approval), ("execute", execute),
                        ("record", record)):
-        graph.add_node(name, node)
+        # The input schema is named: the nodes annotate ``Runtime`` for type checkers only, so
+        # LangGraph could not read it from their type hints.
+        graph.add_node(name, node, input_schema=RunState)
     graph.add_edge(START, "fetch_account")
     graph.add_edge("fetch_account", "fetch_targets")
     graph.add_edge("fetch_targets", "assess_drift")

@@ -15,7 +15,8 @@ SYSTEM = ("You answer questions about one portfolio rebalance run for the person
 
 
 def make_reviewer(model: Any):
-    """A callable (question, run data) -> answer text, backed by a LangChain chat model."""
+    """A callable (question, run data) -> answer text, backed by a LangChain chat model. Rebal
+    hands it the planner's model (``make_chat_model``), so ``planner.base_url`` applies to it too."""
 
     def review(question: str, data: dict[str, Any]) -> str:
         from langchain_core.messages import HumanMessage, SystemMessage

@@ -23,12 +23,17 @@ from agent.context import RunContext
 from agent.executor.journal import Journal
 from agent.transcript import Transcript
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+EXIT_OK = 0  # every approved trade done (or nothing to do)
+EXIT_FAILED = 1  # an error stopped the run; the message says what the journal shows, and how to resume
+EXIT_USAGE = 2  # usage, configuration or targets error: nothing was sent
 EXIT_NEEDS_APPROVAL = 3  # headless: a person must look (the run is resumable)
 EXIT_REJECTED = 4
-EXIT_BLOCKED = 5  # stopped by a guardrail or by orders resting that this run did not place
+EXIT_BLOCKED = 5  # stopped before any order: a guardrail, a plan that cannot finish today, or resting
+#                   orders on the run's tickers that Rebal did not place
+EXIT_PARTIAL = 6  # partly done: the account is off target (what was done and what not is reported)
+EXIT_INTERRUPTED = 130  # Ctrl-C: the run's state (from the journal) and how to resume are printed
+OUTCOME_EXIT = {"completed": EXIT_OK, "nothing to do": EXIT_OK, "rejected": EXIT_REJECTED,
+                "blocked": EXIT_BLOCKED, "partly done": EXIT_PARTIAL}
 RECURSION_LIMIT = 80
 
 Approver = Callable[[dict[str, Any], dict[str, Any]], Approval]  # (request, state values) -> answer
@@ -62,13 +67,19 @@ class Runner:
     """Everything one process needs to start or resume runs; close it (or use ``with``)."""
 
     def __init__(self, config: RebalConfig, *, headless: bool, progress: Callable[[str], None] | None = None,
-                 confirm_real: Callable[[str], bool] | None = None, broker: BrokerConnection | None = None) -> None:
+                 confirm_real: Callable[[str], bool] | None = None, broker: BrokerConnection | None = None,
+                 config_path: Path | None = None) -> None:
         from langgraph.checkpoint.sqlite import SqliteSaver
 
         from agent.graph import build_graph
+        from agent.run_config import absolute_config
         from tools.market import krx_calendar
 
+        # Relative paths fixed against today's working directory: a run records this config and is
+        # resumed with it from anywhere. ``config_path``: the file it was loaded from, if any.
+        config = absolute_config(config)
         self.config = config
+        self.config_path = config_path
         self.headless = headless
         self.progress = progress
         self._stack = ExitStack()
@@ -83,6 +94,7 @@ class Runner:
         self.graph = build_graph().compile(checkpointer=self.saver)
         self.calendar = krx_calendar()
         self.planner_model, self.planner_note = self._planner_model()
+        self.active_run: str | None = None  # the run being started or resumed (for error messages)
 
     def close(self) -> None:
         self._stack.close()
@@ -107,9 +119,9 @@ class Runner:
         from tools.kis.redact import REDACTOR
 
         REDACTOR.add_secret(key)
-        settings = PlannerSettings(model=section.model, timeout=section.timeout, max_retries=section.max_retries,
-                                   max_output_tokens=section.max_output_tokens, token_budget=section.token_budget,
-                                   max_slices=section.max_slices)
+        settings = PlannerSettings(model=section.model, base_url=section.base_url, timeout=section.timeout,
+                                   max_retries=section.max_retries, max_output_tokens=section.max_output_tokens,
+                                   token_budget=section.token_budget, max_slices=section.max_slices)
         try:
             return make_chat_model(section.model, key, settings), ""
         except Exception as error:  # a broken model spec must not stop a rebalance: rules take over
@@ -151,23 +163,31 @@ class Runner:
             finished = not existing.next
             raise RunExists(run_id, finished, existing.values.get("outcome", ""))
         context = self._context(run_id)
+        self.active_run = run_id
         context.transcript.write("run_started", mode="headless" if self.headless else "interactive",
                                  profile=self.broker.profile, broker=self.broker.description,
                                  account=self.broker.masked_account, as_of=as_of, notes=self.broker.notes,
                                  planner=self.planner_note or self.config.planner.model,
                                  config=self.config.model_dump(mode="json", exclude={"paths"}))
+        from agent.run_config import run_inputs
+
         initial = {"run_id": run_id, "mode": "headless" if self.headless else "interactive", "as_of": as_of,
-                   "edits": []}
+                   "edits": [], "inputs": run_inputs(self.config, self.config_path)}
         return self._drive(run_id, initial, approver, context)
 
     def resume(self, run_id: str, approver: Approver | None) -> RunResult:
+        from agent.run_config import check_resume
+
         snapshot = self.state(run_id)
         if not snapshot.values:
             raise KeyError(run_id)
+        # Only with the configuration it started with (``agent.run_config.resume_config`` finds it).
+        check_resume(run_id, snapshot.values.get("inputs"), self.config)
         context = self._context(run_id)
         if not snapshot.next:
             values = snapshot.values
-            return RunResult(run_id, values.get("outcome", ""), "this run has finished already", EXIT_OK,
+            return RunResult(run_id, values.get("outcome", ""), "this run has finished already: "
+                             + (values.get("message") or ""), OUTCOME_EXIT.get(values.get("outcome") or "", EXIT_OK),
                              context.transcript.path, values.get("report") or {})
         today = self.broker.clock.now().date().isoformat()
         if snapshot.values.get("as_of") != today and set(snapshot.next) & {"execute", "approve"}:
@@ -175,8 +195,10 @@ class Runner:
             # ever executed on the session it was made for.
             raise StaleRun(f"run {run_id} was planned for {snapshot.values.get('as_of')}; it is {today} now. Its "
                            "orders of that day have lapsed; start a new run (rebal run) for today")
+        self.active_run = run_id
         context.transcript.write("run_resumed", waiting_for=list(snapshot.next),
-                                 mode="headless" if self.headless else "interactive")
+                                 mode="headless" if self.headless else "interactive",
+                                 config_path=(snapshot.values.get("inputs") or {}).get("config_path"))
         return self._drive(run_id, None, approver, context)
 
     def _drive(self, run_id: str, payload: Any, approver: Approver | None, context: RunContext) -> RunResult:
@@ -190,6 +212,20 @@ class Runner:
                 return self._result(run_id, snapshot.values, context)
             request = snapshot.interrupts[0].value
             answer = approver(request, snapshot.values) if approver is not None else None
+            if answer is None and self.headless and not request["guardrails_passed"]:
+                # A plan that fails a guardrail can never be approved as it is: headless, the run
+                # ends as blocked (a person may start a new run and edit it), it is not parked.
+                why = "; ".join(f"{f['rule_id']}: {f['message']}" for f in request["failures"]
+                                if f.get("scope", "plan") == "plan") or "a guardrail failed"
+                context.transcript.write("approval_requested", plan_hash=request["plan_hash"],
+                                         auto_approvable=False, waiting=False, blocked=True,
+                                         failures=[f["rule_id"] for f in request["failures"]])
+                self.graph.update_state(config, {
+                    "route": "record", "outcome": "blocked",
+                    "message": f"blocked by the guardrails ({why}). No order was sent; the account is as it was."},
+                    as_node="verify_approval")
+                payload = None
+                continue
             if answer is None:
                 context.transcript.write("approval_requested", plan_hash=request["plan_hash"],
                                          auto_approvable=request["auto_approvable"], waiting=True,
@@ -205,7 +241,7 @@ class Runner:
     @staticmethod
     def _result(run_id: str, values: dict[str, Any], context: RunContext) -> RunResult:
         outcome = values.get("outcome") or "completed"
-        code = {"rejected": EXIT_REJECTED, "blocked": EXIT_BLOCKED}.get(outcome, EXIT_OK)
+        code = OUTCOME_EXIT.get(outcome, EXIT_FAILED)
         return RunResult(run_id, outcome, values.get("message", ""), code, context.transcript.path,
                          values.get("report") or {})
 

@@ -1,7 +1,8 @@
 """What the ``rebal`` commands do: set up, run or resume, and tell the person how it went.
 
 Every failure ends in a plain sentence and a distinct exit code, and says what state the account
-is in: nothing sent (before execution) or see the transcript (during execution).
+is in as the journal shows it: what the run placed, what filled, what may still be working, and
+how to resume it (``rebal runs resume RUN_ID``). Ctrl-C does the same and exits 130.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rich.table import Table
 from agent.config import ConfigError, RebalConfig, load_config
 from agent.runner import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_NEEDS_APPROVAL,
     EXIT_OK,
     EXIT_USAGE,
@@ -64,16 +66,57 @@ def _approver(runner: Runner, headless: bool):
     return TerminalApprover(console, reviewer)
 
 
-def _failure(error: Exception, stage: str) -> int:
-    from tools.kis import KisError, OrderOutcomeUnknown
+def _usage_error(error: BaseException) -> bool:
+    """Configuration and targets errors (exit 2): fixed by editing a file, nothing was sent."""
+    from agent.nodes.fetch_targets import TargetsUnavailable
+    from tools.targets.models import TargetsError
 
+    return isinstance(error, ConfigError | TargetsError | TargetsUnavailable)
+
+
+def account_state(runner: Runner | None) -> str:
+    """What the journal shows this process's run did to the account, and how to go on."""
+    run_id = runner.active_run if runner is not None else None
+    if runner is None or run_id is None:
+        return "No run was started: no order was sent; the account is as it was."
+    from agent.executor.account_state import run_state
+
+    text = f"Run {run_id}: " + run_state(runner.journal, run_id).sentence()
+    try:
+        resumable = bool(runner.state(run_id).next)
+    except Exception:  # the checkpoint store itself failed: say how to try anyway
+        resumable = True
+    if resumable:
+        text += f" Resume it with `rebal runs resume {run_id}`: what was sent is never sent again."
+    return text
+
+
+def _record(runner: Runner | None, what: str, error: str, state: str, code: int) -> None:
+    """The run's transcript gets the same words as the screen (the ``error`` event)."""
+    if runner is None or runner.active_run is None:
+        return
+    import contextlib
+
+    with contextlib.suppress(Exception):  # the transcript is a record, never a reason to hide the message
+        runner._context(runner.active_run).transcript.write("error", stage=what, error=error, account=state,
+                                                            exit_code=code)
+
+
+def _failure(error: BaseException, stage: str, runner: Runner | None = None) -> int:
     console.print(f"[red]{stage} failed:[/] {error}")
-    if isinstance(error, OrderOutcomeUnknown):
-        console.print("The order's answer was lost. Nothing is sent again without checking: resume the run "
-                      "and it will find the order on the broker's list first.")
-    elif isinstance(error, KisError | ConfigError | ValueError | KeyError):
-        console.print("No order was sent by this step; the account is as it was.")
-    return EXIT_FAILED
+    state = account_state(runner)
+    console.print(state)
+    code = EXIT_USAGE if _usage_error(error) else EXIT_FAILED
+    _record(runner, stage, str(error), state, code)
+    return code
+
+
+def _interrupted(runner: Runner) -> int:
+    console.print("[yellow]interrupted (Ctrl-C)[/]")
+    state = account_state(runner)
+    console.print(state)
+    _record(runner, "interrupted", "Ctrl-C", state, EXIT_INTERRUPTED)
+    return EXIT_INTERRUPTED
 
 
 def show_result(result: RunResult) -> None:
@@ -95,13 +138,18 @@ def show_result(result: RunResult) -> None:
     console.print(f"run {result.run_id} · transcript {result.transcript}")
 
 
-def _open_runner(path: Path | None, *, headless: bool) -> Runner | int:
-    """A connected runner, or the exit code of why there is none (the reason is printed)."""
-    config = _load(path)
+def _open_runner(path: Path | None, *, headless: bool, config: RebalConfig | None = None) -> Runner | int:
+    """A connected runner, or the exit code of why there is none (the reason is printed).
+    ``config``: already loaded from ``path`` (a resumed run's own)."""
+    from agent.run_config import config_source
+
+    source = path if config is not None else config_source(path)
+    config = config or _load(path)
     if config is None:
         return EXIT_USAGE
     try:
-        return Runner(config, headless=headless, progress=_progress, confirm_real=_confirm_real)
+        return Runner(config, headless=headless, progress=_progress, confirm_real=_confirm_real,
+                      config_path=source)
     except Exception as error:
         return _failure(error, "connecting")
 
@@ -119,14 +167,32 @@ def run_command(path: Path | None, *, headless: bool, again: bool) -> int:
         except RunExists as exists:
             console.print(str(exists))
             return EXIT_OK if exists.finished else EXIT_NEEDS_APPROVAL
+        except KeyboardInterrupt:
+            return _interrupted(runner)
         except Exception as error:
-            return _failure(error, "the run")
+            return _failure(error, "the run", runner)
     show_result(result)
     return result.exit_code
 
 
 def resume_command(path: Path | None, run_id: str, *, headless: bool) -> int:
-    runner = _open_runner(path, headless=headless)
+    from rich.markup import escape
+
+    from agent.run_config import ConfigMismatch, resume_config
+
+    config = _load(path)
+    if config is None:
+        return EXIT_USAGE
+    try:  # the run continues with the configuration it started with; `path` only finds its store
+        config, source, note = resume_config(config, run_id, path)
+    except KeyError:
+        console.print(f"no run {run_id!r}; `rebal runs list` shows them")
+        return EXIT_USAGE
+    except ConfigMismatch as error:
+        console.print(f"[red]not resumed:[/] {escape(str(error))}")
+        return EXIT_USAGE
+    console.print(escape(note))
+    runner = _open_runner(source, headless=headless, config=config)
     if isinstance(runner, int):
         return runner
     with runner:
@@ -135,8 +201,13 @@ def resume_command(path: Path | None, run_id: str, *, headless: bool) -> int:
         except KeyError:
             console.print(f"no run {run_id!r}; `rebal runs list` shows them")
             return EXIT_USAGE
+        except ConfigMismatch as error:
+            console.print(f"[red]not resumed:[/] {escape(str(error))}")
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            return _interrupted(runner)
         except Exception as error:
-            return _failure(error, "the run")
+            return _failure(error, "the run", runner)
     show_result(result)
     return result.exit_code
 
@@ -148,24 +219,33 @@ def runs_list_command(path: Path | None) -> int:
     if not config.runs_db.exists():
         console.print("no runs yet")
         return EXIT_OK
+    from agent.runs_listing import read_runs
+
+    runs = read_runs(config.runs_db)
+    if runs is None:  # something in the store only LangGraph can interpret
+        runs = _list_runs_with_graph(config.runs_db)
+    table = Table(title="Runs")
+    for column in ("run", "as of", "mode", "outcome", "waiting for"):
+        table.add_column(column)
+    for run in runs:
+        table.add_row(run["run_id"], run["as_of"], run["mode"], run["outcome"], ", ".join(run["waiting_for"]))
+    console.print(table)
+    return EXIT_OK
+
+
+def _list_runs_with_graph(runs_db: Path) -> list[dict]:
+    """The listing through LangGraph itself (builds the graph: seconds of imports)."""
     import sqlite3
 
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     from agent.graph import build_graph
 
-    conn = sqlite3.connect(str(config.runs_db), check_same_thread=False)
+    conn = sqlite3.connect(str(runs_db), check_same_thread=False)
     try:
-        graph = build_graph().compile(checkpointer=SqliteSaver(conn))
-        table = Table(title="Runs")
-        for column in ("run", "as of", "mode", "outcome", "waiting for"):
-            table.add_column(column)
-        for run in list_runs(graph):
-            table.add_row(run["run_id"], run["as_of"], run["mode"], run["outcome"], ", ".join(run["waiting_for"]))
-        console.print(table)
+        return list_runs(build_graph().compile(checkpointer=SqliteSaver(conn)))
     finally:
         conn.close()
-    return EXIT_OK
 
 
 def status_command(path: Path | None) -> int:
@@ -227,8 +307,10 @@ def demo_command(home: Path) -> int:
                       "guardrails[/]")
         try:
             result = runner.start(auto_approver)
+        except KeyboardInterrupt:
+            return _interrupted(runner)
         except Exception as error:
-            return _failure(error, "the demo run")
+            return _failure(error, "the demo run", runner)
     show_result(result)
     console.print(f"[dim]demo wall time {(dt.datetime.now() - started).total_seconds():.1f} s[/]")
     return result.exit_code

@@ -13,6 +13,7 @@ class RunState(TypedDict, total=False):
     run_id: str
     mode: str  # "interactive" | "headless"
     as_of: str  # session date, ISO
+    inputs: dict[str, Any]  # what the run started with: config (absolute paths), its file, targets file + version
     account: dict[str, Any]  # snapshot: cash, positions, prices, kinds; plus names and cash figures
     targets: dict[str, Any]  # payload, flat weights, cash weight, version, source
     quotes: dict[str, dict[str, Any]]  # ticker -> bid, ask, base_price, kind, price, name, captured_at

@@ -18,7 +18,7 @@ from rich.panel import Panel
 from rich.prompt import Prompt
 from rich.table import Table
 
-from agent.approval import Approval, Edit
+from agent.approval import Approval, Edit, EditError, check_edits, check_edits_against
 
 HELP = """[bold]approve[/]                      place these orders (sells first, then buys)
 [bold]reject[/] [reason]              stop here; nothing is sent
@@ -162,7 +162,7 @@ class TerminalApprover:
             if word in ("reject", "r", "no"):
                 return Approval(decision="reject", note=rest[:500], **answer)
             if word == "edit":
-                edit = self._parse_edit(rest, request)
+                edit = self._parse_edit(rest, request, edits, values)
                 if edit is not None:
                     edits.append(edit)
                     self.console.print(f"edit noted ({edit.kind}); 'approve' to recompute the plan with it")
@@ -188,16 +188,26 @@ class TerminalApprover:
                  "guardrails": lambda: self.show_guardrails(request, values), "open": lambda: self.show_open(request)}
         views.get(what, lambda: self.console.print(f"show what? {', '.join(views)}"))()
 
-    def _parse_edit(self, text: str, request: dict[str, Any]) -> Edit | None:
+    def _parse_edit(self, text: str, request: dict[str, Any], edits: list[Edit] | None = None,
+                    values: dict[str, Any] | None = None) -> Edit | None:
         parts = text.split()
-        trade_ids = {t["trade_id"] for t in request["trades"]}
+        edit = None
         try:
-            if len(parts) == 3 and parts[0] == "qty" and parts[1] in trade_ids:
-                return Edit(kind="quantity", trade_id=parts[1], quantity=int(parts[2]))
-            if len(parts) == 2 and parts[0] == "exclude":
-                return Edit(kind="exclude", ticker=parts[1])
-            if len(parts) == 3 and parts[0] == "type" and parts[1] in trade_ids:
-                return Edit(kind="order_type", trade_id=parts[1], order_type=parts[2])
+            if len(parts) == 3 and parts[0] == "qty":
+                edit = Edit(kind="quantity", trade_id=parts[1], quantity=int(parts[2]))
+            elif len(parts) == 2 and parts[0] == "exclude":
+                edit = Edit(kind="exclude", ticker=parts[1])
+            elif len(parts) == 3 and parts[0] == "type":
+                edit = Edit(kind="order_type", trade_id=parts[1], order_type=parts[2])
+            if edit is not None:  # refused here already when it names no trade or ticker of this plan
+                if values is not None and "account" in values:
+                    check_edits_against([*(edits or []), edit], {**values, "netting": {"trades": request["trades"]}})
+                else:
+                    check_edits([*(edits or []), edit], request["trades"])
+                return edit
+        except EditError as error:
+            self.console.print(f"[red]edit refused:[/] {escape(str(error))}")
+            return None
         except ValueError as error:
             self.console.print(f"[red]{error}[/]")
             return None

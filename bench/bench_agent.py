@@ -77,10 +77,13 @@ def demo_wall_time() -> None:
 def planner_prompt_size(planner_input: dict) -> None:
     import json
 
+    from agent.planner.prompt import DEFAULT_PROMPT_VERSION, load_prompt
+
     text = json.dumps(planner_input, ensure_ascii=False)
-    system = (ROOT / "prompts" / "planner_v1.md").read_text(encoding="utf-8")
+    system = load_prompt(DEFAULT_PROMPT_VERSION)
     chars = len(text) + len(system)
-    print(f"\nPlanner prompt for this run: {chars:,} characters (system {len(system):,} + data {len(text):,}), "
+    print(f"\nPlanner prompt ({DEFAULT_PROMPT_VERSION}) for this run: {chars:,} characters "
+          f"(system {len(system):,} + data {len(text):,}), "
           f"≈ {chars // 4:,} tokens at 4 chars/token; one call per run, at most one repair")
 
 

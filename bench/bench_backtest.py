@@ -43,6 +43,7 @@ from tools.backtest.runner import RunSpec, run_strategy  # noqa: E402
 from tools.backtest.tune import tune  # noqa: E402
 from tools.drift import calendar_due  # noqa: E402
 from tools.market import InstrumentKind  # noqa: E402
+from tools.money import MoneyRules  # noqa: E402
 from tools.netting import NettingOptions  # noqa: E402
 from tools.strategies.params import StrategyFile  # noqa: E402
 
@@ -66,8 +67,8 @@ def strategy(relative_band: float = 0.2, calendar: str = "every_session") -> Str
 
 
 def netting(solver: str) -> NettingOptions:
-    return NettingOptions(buy_margin=0, min_trade_value=0, commission={k: RATE for k in InstrumentKind},
-                          solver=solver)  # type: ignore[arg-type]
+    money = MoneyRules(commission_rates={k: RATE for k in InstrumentKind}, margin=0, cash_buffer=0)
+    return NettingOptions(money=money, min_trade_value=0, solver=solver)  # type: ignore[arg-type]
 
 
 def ours(panel, solver: str, start: dt.date, end: dt.date, band: float = 0.2, calendar: str = "every_session",  # type: ignore[no-untyped-def]

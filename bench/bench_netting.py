@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tools.market import InstrumentKind
+from tools.money import MoneyRules
 from tools.netting import NettingOptions, compute_trades
 from tools.portfolio import AccountSnapshot
 
 SIZES = (10, 50, 500, 2000)
-NO_FEES = NettingOptions(commission=dict.fromkeys(InstrumentKind, 0.0), buy_margin=0.0, min_trade_value=0,
-                         cash_buffer=0.0)
+NO_FEES = NettingOptions(money=MoneyRules(commission_rates=dict.fromkeys(InstrumentKind, 0.0), margin=0.0,
+                                          cash_buffer=0.0), min_trade_value=0)
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def main() -> None:
                 "Rebal MILP": rebal(inst, NO_FEES),
                 "Rebal greedy": rebal(inst, NO_FEES.model_copy(update={"solver": "greedy"})),
                 "floor-then-greedy": floor_then_greedy(inst),
-                "Rebal MILP, KIS fees + 1% margin": rebal(inst, NettingOptions()),
+                "Rebal MILP, KIS fees + 1% margin": rebal(inst, NettingOptions(money=MoneyRules(cash_buffer=0.0))),
             }
             if have_pypfopt:
                 runs["PyPortfolioOpt greedy"] = pypfopt_greedy(inst)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 # Importing the rule modules registers their rules.
+import guardrails.feasibility
 import guardrails.headless
 import guardrails.integrity
 import guardrails.krx
@@ -12,9 +13,10 @@ import guardrails.money  # noqa: F401
 from guardrails.models import GuardrailContext, GuardrailReport, RuleResult
 from guardrails.registry import HEADLESS_RULES, PLAN_RULES, Rule, verdict
 
-# Report order: money first, then KRX order rules, then plan integrity.
+# Report order: money first, then KRX order rules, then the schedule's feasibility, then plan integrity.
 _ORDER = ("cash_flow", "weight_tolerance", "abnormal_trade", "krx.whole_quantity", "krx.sellable", "krx.tick",
-          "krx.price_limit", "krx.order_type_session", "plan.coverage", "plan.slices", "plan.allow_list")
+          "krx.price_limit", "krx.order_type_session", "schedule.fits_session", "schedule.buys_after_sells",
+          "plan.coverage", "plan.slices", "plan.allow_list")
 
 
 def _ordered(rule_ids: Iterable[str]) -> list[str]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from guardrails.feasibility import context_timetable
 from guardrails.models import GuardrailContext, RuleResult
 from guardrails.registry import missing, rule, verdict
 from tools.market import Phase, is_on_tick, order_type_allowed, price_limits, tick_size
+from tools.schedule import clock
 
-# The session phase each schedule places its orders in; "now" uses the context's phase.
+# Without a timetable: the session phase each schedule places its orders in ("now": the context's phase).
 _SCHEDULE_PHASE = {"twap": Phase.CONTINUOUS, "closing_auction": Phase.CLOSING_AUCTION}
 
 
@@ -92,18 +94,38 @@ def price_limit(ctx: GuardrailContext) -> RuleResult:
 
 @rule("krx.order_type_session")
 def order_type_session(ctx: GuardrailContext) -> RuleResult:
-    """Each order type is accepted in the session phase its schedule places it in."""
+    """Each order type is accepted in the session phase the order will really be sent in: its
+    slice's phase in the timetable (a "now" buy after the sells may go out in the closing auction).
+    Slices the timetable cannot send today are left to ``schedule.fits_session``/``buys_after_sells``.
+    Without the timetable's inputs, "now" means the context's phase."""
     if ctx.orders is None:
         return missing("krx.order_type_session", "orders")
+    table = context_timetable(ctx)
     problems = []
+    after_close = []
     for order in ctx.orders:
-        phase = _SCHEDULE_PHASE.get(order.schedule, ctx.phase)
+        sent = ""
+        if table is not None:
+            try:
+                slice_time = table.time_of(order.order_id)
+            except KeyError:  # nothing is scheduled today (the market is closed)
+                after_close.append(order.order_id)
+                continue
+            phase: Phase | None = slice_time.phase
+            if phase in (Phase.POST_CLOSE, Phase.CLOSED_DAY):  # not a matter of its type: schedule.* refuse it
+                after_close.append(order.order_id)
+                continue
+            sent = f" (sent {clock(slice_time.send_at)})"
+        else:
+            phase = _SCHEDULE_PHASE.get(order.schedule, ctx.phase)
         if phase is None:
             problems.append(f"{order.order_id}: session phase unknown for schedule {order.schedule!r}")
         elif not order_type_allowed(order.order_type, phase):
             problems.append(f"{order.order_id}: {order.order_type.value} {order.order_type.korean_name} "
-                            f"not accepted in {phase.value}")
-    message = _problems_message("order type(s) invalid for the session", problems,
-                                f"all {len(ctx.orders)} order types valid for their session")
-    return verdict("krx.order_type_session", not problems, message,
-                   phase=ctx.phase.value if ctx.phase else None, problems=problems)
+                            f"not accepted in {phase.value}{sent}")
+    checked = len(ctx.orders) - len(after_close)
+    ok = f"all {checked} order types valid for their session" + (
+        f"; {len(after_close)} slice(s) not sent today (see schedule.fits_session)" if after_close else "")
+    message = _problems_message("order type(s) invalid for the session", problems, ok)
+    return verdict("krx.order_type_session", not problems, message, phase=ctx.phase.value if ctx.phase else None,
+                   timetable=table is not None, problems=problems, not_sent_today=after_close)

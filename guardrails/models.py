@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.market import DEFAULT_COMMISSION, InstrumentKind, Phase
+from tools.market import Phase
+from tools.money import MoneyRules
 from tools.netting.models import NettingResult, Trade
 from tools.plan import DEFAULT_MAX_SLICES, MAX_OFFSET_TICKS, MAX_RATIONALE, ExecutionPlan, Order, Quote
 from tools.portfolio import AccountSnapshot
+from tools.schedule import SessionDay, TimetableSettings
 
 
 class GuardrailLimits(BaseModel):
@@ -17,7 +20,9 @@ class GuardrailLimits(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cash_flow_factor: float = Field(default=1.01, ge=1.0)  # cash + proceeds ≥ buys × factor
+    # Commission, sell tax, cash kept and buy margin (the config's [money]); cash_flow checks the
+    # orders against them (tools.money's cash row).
+    money: MoneyRules = Field(default_factory=MoneyRules)
     weight_tolerance: float = Field(default=0.01, gt=0)  # |post-trade weight − target| ≤ 1 pp
     # Tickers deliberately left as they are (locked in the config, excluded by the person): their
     # weights are not held to the tolerance; every other weight still is.
@@ -29,7 +34,6 @@ class GuardrailLimits(BaseModel):
     max_offset_ticks: int = Field(default=MAX_OFFSET_TICKS, ge=0)
     max_slices: int = Field(default=DEFAULT_MAX_SLICES, ge=1)
     max_rationale: int = Field(default=MAX_RATIONALE, ge=0)
-    commission: dict[InstrumentKind, float] = Field(default_factory=lambda: dict(DEFAULT_COMMISSION))
     # Headless (auto-approve) caps.
     headless_max_turnover: float = Field(default=0.25, gt=0)  # Σ trade notionals / equity
     headless_max_orders: int = Field(default=20, ge=0)
@@ -48,8 +52,13 @@ class GuardrailContext(BaseModel):
     plan: ExecutionPlan | None = None
     orders: tuple[Order, ...] | None = None
     quotes: dict[str, Quote] = Field(default_factory=dict)
-    phase: Phase | None = None  # session phase when "now" orders go out
+    phase: Phase | None = None  # session phase when "now" orders go out (without a timetable)
     limits: GuardrailLimits = Field(default_factory=GuardrailLimits)
+    # The timetable's inputs (guardrails.feasibility): when the run starts, the session it trades in
+    # and the [execution] settings. The schedule.* rules fail (closed) without them.
+    start: dt.datetime | None = None
+    session: SessionDay | None = None
+    timetable_settings: TimetableSettings | None = None
 
     @classmethod
     def from_netting(cls, netting: NettingResult, snapshot: AccountSnapshot, **rest: Any) -> GuardrailContext:

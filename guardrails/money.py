@@ -1,28 +1,92 @@
-"""Money rules over the trade list: cash flow, post-trade weights, abnormal trade size."""
+"""Money rules: cash flow over the orders, post-trade weights and abnormal trade size over the trades."""
 
 from __future__ import annotations
 
 from guardrails.models import GuardrailContext, RuleResult
 from guardrails.registry import missing, rule, verdict
+from tools.plan import Order
+
+
+def _order_price_note(order: Order, price: int) -> str:
+    return f"{order.trade_id} as {order.order_type.value} at {price:,} (reference {order.reference_price:,})"
 
 
 @rule("cash_flow")
 def cash_flow(ctx: GuardrailContext) -> RuleResult:
-    """Cash + expected sale proceeds (after costs) ≥ expected buy cost (with commission) × factor.
+    """The buy orders commit no more cash than there is (``tools.money``'s cash row)::
 
-    Expected means at the trades' reference prices: the factor is the headroom for fills away
-    from them. (The executor re-checks buys against the broker's buyable cash after the sells.)
+        Σ_buy orders buy_commitment(q, reservation price)
+            ≤ max(cash − kept, 0) + Σ_sell orders sell_proceeds(q, price) ÷ (1 + margin)
+
+    A buy slice commits what KIS reserves for it: q × its limit price (offset ticks included) for
+    the priced types 00/02, q × the day's upper price limit for 01/03/04, plus commission. A sell
+    slice brings in its proceeds at its limit price, or at the reference price when unpriced; the
+    margin haircuts them. ``kept`` is the cash buffer on pre-trade equity. Integer won throughout.
+    Fails closed without orders: what a buy commits depends on its order type and price.
     """
-    proceeds = sum(t.notional - t.commission - t.tax for t in ctx.trades if t.side == "sell")
-    buy_cost = sum(t.notional + t.commission for t in ctx.trades if t.side == "buy")
-    factor = ctx.limits.cash_flow_factor
-    available = ctx.snapshot.cash + proceeds
-    required = buy_cost * factor
-    passed = available >= required
-    message = (f"cash {ctx.snapshot.cash:,} + sale proceeds {proceeds:,} = {available:,} KRW "
-               f"{'≥' if passed else '<'} buys {buy_cost:,} × {factor:g} = {required:,.0f} KRW")
-    return verdict("cash_flow", passed, message, cash=ctx.snapshot.cash, sell_proceeds=proceeds,
-                   buy_cost=buy_cost, factor=factor, required=round(required), surplus=round(available - required))
+    if ctx.orders is None:
+        return missing("cash_flow", "orders (a buy commits cash by its order type and price)")
+    money = ctx.limits.money
+    cash, equity = ctx.snapshot.cash, ctx.snapshot.equity
+    committed = 0
+    at_upper: dict[str, tuple[Order, int]] = {}  # trade id → (an order, the upper limit it reserves at)
+    above_reference: dict[str, tuple[Order, int]] = {}
+    problems: list[str] = []
+    for order in (o for o in ctx.orders if o.side == "buy"):
+        if order.order_type.needs_price:
+            if order.limit_price is None:
+                problems.append(f"{order.order_id} ({order.order_type.value}) has no limit price")
+                continue
+            price = order.limit_price
+            if price > order.reference_price:
+                above_reference.setdefault(order.trade_id, (order, price))
+        else:
+            quote = ctx.quotes.get(order.ticker)
+            if quote is None:
+                problems.append(f"{order.order_id}: no base price for {order.ticker} to find the upper limit "
+                                f"a {order.order_type.value} buy reserves at")
+                continue
+            price = money.reservation_price(order.order_type, None, quote.base_price, order.kind)
+            at_upper.setdefault(order.trade_id, (order, price))
+        committed += money.buy_commitment(order.quantity, price, order.kind)
+    proceeds = sum(money.sell_proceeds(o.quantity, o.limit_price if o.order_type.needs_price and o.limit_price
+                                       else o.reference_price, o.kind)
+                   for o in ctx.orders if o.side == "sell")
+    if problems:
+        return verdict("cash_flow", False, f"cannot price {len(problems)} buy order(s): {'; '.join(problems[:5])}",
+                       problems=problems)
+    kept = money.cash_kept(equity)
+    haircut = money.haircut_proceeds(proceeds)
+    available = money.available(cash, equity, proceeds)
+    passed = committed <= available
+    cash_part = f"cash {cash:,} − kept {kept:,} ({money.cash_buffer:.1%} of equity)"
+    if cash < kept:
+        cash_part += " → 0, already below the buffer"
+    sells_part = f" + sale proceeds {proceeds:,} ÷ {1 + money.margin:g} = {haircut:,}" if proceeds else ""
+    message = (f"buy orders commit {committed:,} KRW {'≤' if passed else '>'} {available:,} KRW available "
+               f"({cash_part}{sells_part})")
+    upper_notes = [_order_price_note(o, p) for o, p in at_upper.values()]
+    if passed:
+        if upper_notes:
+            message += f"; at the upper limit: {', '.join(upper_notes[:4])}"
+    else:
+        message += f"; short by {committed - available:,} KRW"
+        if upper_notes:
+            types = "/".join(sorted({o.order_type.value for o, _ in at_upper.values()}))
+            example = max(at_upper.values(), key=lambda item: item[0].quantity * item[1])[1]
+            message += (f". Buys as {types} reserve cash at the upper limit{' ' + format(example, ',') if len(at_upper) == 1 else ''}"
+                        f" ({', '.join(upper_notes[:4])}): use limit orders (00) or fewer shares")
+        elif above_reference:
+            notes = [_order_price_note(o, p) for o, p in above_reference.values()]
+            message += (f". Buy limits above the reference ({', '.join(notes[:4])}): price them lower "
+                        f"(fewer offset ticks) or buy fewer shares")
+        else:
+            message += ": buy fewer shares"
+    return verdict("cash_flow", passed, message, cash=cash, cash_kept=kept, cash_buffer=money.cash_buffer,
+                   sell_proceeds=proceeds, proceeds_after_margin=haircut, margin=money.margin, available=available,
+                   committed=committed, surplus=available - committed,
+                   at_upper_limit=[{"order_id": o.order_id, "order_type": o.order_type.value, "upper_limit": p,
+                                    "reference_price": o.reference_price} for o, p in at_upper.values()])
 
 
 @rule("weight_tolerance")

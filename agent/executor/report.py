@@ -1,14 +1,39 @@
-"""The final reconciliation: holdings against targets, residual drift, shortfall, fees and taxes."""
+"""The final reconciliation: what was approved, what the journal shows done, and the account after.
+
+Every figure about this run's orders comes from the journal (whose fills were read from the
+broker's order list); the holdings, cash and drift from the broker's balance. ``outcome`` is
+``completed`` only when every approved trade filled in full; anything less is ``partly done``,
+with what was done, what was not and why, the cash left and the residual drift.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from agent.executor.journal import JournalEntry
 
 
-def final_report(ctx, state: dict[str, Any], entries: list[JournalEntry]) -> dict[str, Any]:
-    balance = ctx.broker.client.balance()
+def _why_not(entries: list[JournalEntry]) -> str:
+    reasons = []
+    for entry in entries:
+        if (entry.kind == "cancel" and entry.status == "acked" and entry.note) or (entry.status in ("skipped", "rejected") and entry.note):
+            reasons.append(entry.note)
+        elif entry.status == "void" and entry.note:
+            reasons.append(f"not placed: {entry.note}")
+        elif entry.status == "done" and entry.note and entry.kind != "cancel" and "not filled" in entry.note:
+            reasons.append(entry.note)
+        elif entry.status == "done" and entry.note == "lapsed at the close":
+            reasons.append("lapsed at the close")
+    seen: list[str] = []
+    for reason in reasons:
+        if reason not in seen:
+            seen.append(reason)
+    return "; ".join(seen[:3])
+
+
+def final_report(state: dict[str, Any], entries: list[JournalEntry], balance, *,
+                 shrunk_buys: list[dict] | None = None, notes: list[str] | None = None) -> dict[str, Any]:
     total = balance.summary.total_value
     targets: dict[str, float] = state["targets"]["flat"]
     values = {h.ticker: h.value for h in balance.holdings if h.quantity > 0}
@@ -19,30 +44,66 @@ def final_report(ctx, state: dict[str, Any], entries: list[JournalEntry]) -> dic
         rows.append({"ticker": ticker, "weight": weight, "target": target, "deviation": weight - target,
                      "quantity": next((h.quantity for h in balance.holdings if h.ticker == ticker), 0)})
     cash_weight = balance.summary.cash_d2 / total if total else 0.0
+    orders = [e for e in entries if e.kind != "cancel"]
+    # Per ticker and side, what the broker filled for this run's orders (new and re-priced).
+    by_ticker: dict[str, dict[str, int]] = defaultdict(lambda: {"buy": 0, "sell": 0})
+    for entry in orders:
+        by_ticker[entry.ticker][entry.side] += entry.filled_quantity
     # Implementation shortfall per trade, against the arrival mid (the quotes the plan was made on).
     trades = []
     signed_cost = 0.0
     arrival_notional = 0.0
+    shrunk = defaultdict(int)
+    for order in shrunk_buys or []:
+        shrunk[order["trade_id"]] += order["quantity"]
     for trade in state["netting"]["trades"]:
         mine = [e for e in entries if e.trade_id == trade["trade_id"]]
-        filled = sum(e.filled_quantity for e in mine)
-        amount = sum(e.filled_amount for e in mine)
+        filled = sum(e.filled_quantity for e in mine if e.kind != "cancel")
+        amount = sum(e.filled_amount for e in mine if e.kind != "cancel")
+        placed = sum(e.quantity for e in mine if e.kind == "new" and e.order_no)
         quote = state["quotes"][trade["ticker"]]
         arrival = (quote["bid"] + quote["ask"]) / 2
         sign = 1 if trade["side"] == "buy" else -1
         shortfall_bp = sign * (amount / filled - arrival) / arrival * 10_000 if filled else 0.0
         signed_cost += sign * (amount - filled * arrival)
         arrival_notional += filled * arrival
+        missing = max(trade["quantity"] - filled, 0)
+        why = ""
+        if missing:
+            why = _why_not(mine)
+            if trade["side"] == "buy" and shrunk_buys is not None and shrunk[trade["trade_id"]] < trade["quantity"]:
+                why = (f"shrunk to {shrunk[trade['trade_id']]} to the cash after the sells" +
+                       (f"; {why}" if why else ""))
         trades.append({"trade_id": trade["trade_id"], "ticker": trade["ticker"], "side": trade["side"],
-                       "planned": trade["quantity"], "filled": filled, "average_price": amount / filled if filled else 0,
-                       "arrival_mid": arrival, "shortfall_bp": shortfall_bp})
+                       "planned": trade["quantity"], "placed": placed, "filled": filled,
+                       "average_price": amount / filled if filled else 0, "arrival_mid": arrival,
+                       "shortfall_bp": shortfall_bp, "not_done": missing, "why_not": why})
     costs = balance.summary.costs_today - state["account"].get("costs_today", 0)
+    max_drift = max((abs(r["deviation"]) for r in rows), default=0.0)
+    unfilled = sum(t["not_done"] for t in trades)
+    filled_orders = sum(1 for e in orders if e.filled_quantity > 0)
+    outcome = "completed" if not unfilled else "partly done"
+    if outcome == "completed":
+        summary = (f"every approved trade done: {len(trades)} trade(s), {filled_orders} order(s) filled; residual "
+                   f"max drift {max_drift:.2%}")
+    else:
+        done = [f"{t['side']} {t['filled']:,}/{t['planned']:,} {t['ticker']}" for t in trades if t["filled"]]
+        not_done = [f"{t['side']} {t['not_done']:,} {t['ticker']}" + (f" ({t['why_not']})" if t["why_not"] else "")
+                    for t in trades if t["not_done"]]
+        summary = (f"partly done: the account is off target. Done: {', '.join(done) or 'nothing'}. "
+                   f"Not done: {', '.join(not_done)}. Cash left {balance.summary.cash_d2:,} KRW; residual max "
+                   f"drift {max_drift:.2%}")
+    if notes:
+        extra = [n for n in notes if n not in summary]
+        if extra:
+            summary += ". " + "; ".join(extra)
     return {
+        "outcome": outcome, "summary": summary,
         "total_value": total, "cash_d2": balance.summary.cash_d2, "cash_weight": cash_weight,
         "target_cash_weight": state["targets"]["cash_weight"], "holdings": rows,
-        "max_drift": max((abs(r["deviation"]) for r in rows), default=0.0), "trades": trades,
-        "filled_orders": sum(1 for e in entries if e.filled_quantity > 0),
-        "unfilled_quantity": sum(max(t["planned"] - t["filled"], 0) for t in trades),
+        "max_drift": max_drift, "trades": trades,
+        "filled_by_ticker": {t: dict(v) for t, v in sorted(by_ticker.items())},
+        "filled_orders": filled_orders, "unfilled_quantity": unfilled,
         "shortfall_bp": signed_cost / arrival_notional * 10_000 if arrival_notional else 0.0,
         "fees_and_taxes": costs,
     }

@@ -1,29 +1,51 @@
-"""The executor: sells first, wait for fills, re-read cash, resize and re-check the buys, then buys.
+"""The executor: sells first, each slice at its timetable time; then the buys, re-sized to the cash
+there is and re-checked from the actual moment; then a report made from the journal.
+
+Before the first order the whole plan's timetable (``tools.schedule``) is rebuilt from the actual
+moment and the session rules re-run: a plan that cannot finish today is refused before any order
+is sent. At the buy stage the buys' timetable is rebuilt again from the moment the sells are done
+and the buys re-checked with every plan rule that applies to them, session rules included; buys
+that can no longer go out in full make a truthful partial outcome, never a silent success.
 
 It is re-entrant: LangGraph replays the ``execute`` node after a crash, and every step here reads
-the journal first, so what was sent is never sent again and decisions taken before the crash
-(the phase start times, the resized buys) are reused.
+the journal first, so what was sent is never sent again and decisions taken before the crash (the
+timetable, the resized buys) are reused.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from typing import Any
 
 from agent.context import RunContext
+from agent.executor.account_state import owner_for
 from agent.executor.broker_orders import OrderDesk, crash_point, slice_key
 from agent.executor.journal import JournalEntry
 from agent.executor.report import final_report
 from agent.run_inputs import guardrail_context, plan_quotes
-from guardrails import check_all
-from tools.kis import KisApiError, NothingToRevise
-from tools.market import DEFAULT_COMMISSION, InstrumentKind, OrderType, Phase, price_limits
+from guardrails import PLAN_RULES, check_all
+from tools.kis import AuthError, KisApiError, KisError, KisTransportError, PagingError, RateLimited
+from tools.market import OrderType, Phase, order_type_allowed
+from tools.money import BuyRequest
 from tools.netting import NettingResult, Trade
 from tools.plan import ExecutionPlan, Order, build_orders
+from tools.schedule import SessionDay, make_timetable
 
-BUY_RULES = ["cash_flow", "krx.whole_quantity", "krx.tick", "krx.price_limit", "plan.slices"]
-LAST_ENTRY = dt.timedelta(minutes=11)  # no new "now"/"twap" slice after close − 11 min (15:19)
+# Plan rules that do not apply to the buys alone: the post-trade weights (a shrunk buy is reported
+# as a partial outcome, not refused) and coverage of the whole trade list (the sells are done).
+NOT_FOR_BUYS = frozenset({"weight_tolerance", "plan.coverage"})
+# The guardrails about when orders can go out, re-run from the actual moment before sending.
+SESSION_RULES = ("krx.order_type_session", "schedule.fits_session", "schedule.buys_after_sells")
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker kept failing past the run's fault budget: the run stops, resumable."""
+
+
+def _transient(error: Exception) -> bool:
+    if isinstance(error, KisTransportError | RateLimited | AuthError | PagingError):
+        return True
+    return isinstance(error, KisApiError) and error.http_status >= 500
 
 
 class Executor:
@@ -35,203 +57,380 @@ class Executor:
         self.clock = ctx.broker.clock
         self.journal = ctx.journal
         self.settings = ctx.config.execution
-        self.desk = OrderDesk(self.run_id, self.client, self.journal, ctx.transcript, self.clock)
+        self.timetable = ctx.config.timetable
+        self.money = ctx.config.money
+        now = self.clock.now()
+        self.session = SessionDay.of(ctx.calendar, now)
+        self.day = now.date()
+        self.owner = owner_for(ctx.broker, self.journal, self.day)
+        self.desk = OrderDesk(self.run_id, self.client, self.journal, ctx.transcript, self.clock, self.owner,
+                              reconcile_reads=self.settings.reconcile_reads,
+                              reconcile_seconds=self.settings.reconcile_seconds,
+                              max_attempts=self.settings.max_send_attempts)
         self.orders = [Order.model_validate(o) for o in state["orders"]]
         self.netting = NettingResult.model_validate(state["netting"])
         self.notes: list[str] = []
+        self._failing_since: dt.datetime | None = None
 
     # --- the run ----------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        self.desk.reconcile_pending()
-        self._cancel_resting(everything=bool((self.state.get("approval") or {}).get("cancel_open_orders")))
+        self.desk.settle_pending()
+        started = self.journal.note(self.run_id, "timetable")
+        if started is None and not self.journal.entries(self.run_id):
+            problems = self._start_problems()
+            if problems:
+                return self._refused(problems)
+        self._cancel_resting()
         sells = [o for o in self.orders if o.side == "sell"]
-        self._execute_side("sell", sells)
+        if sells:
+            self._stage("sell", sells, self._times("sell", sells))
         crash_point("after_sells")
         buys = self._sized_buys()
         if buys:
-            self._execute_side("buy", buys)
-        report = final_report(self.ctx, self.state, self.journal.entries(self.run_id))
-        self.ctx.transcript.write("report", **report)
-        unfilled = report["unfilled_quantity"]
-        outcome = "completed" if not unfilled else "completed with unfilled remainders"
-        message = f"{report['filled_orders']} orders filled; residual max drift {report['max_drift']:.2%}" + \
-                  (f"; {unfilled} shares unfilled" if unfilled else "") + \
-                  ("; " + "; ".join(self.notes) if self.notes else "")
-        return {"report": report, "outcome": outcome, "message": message,
-                "execution": {"notes": self.notes, "orders": [e.model_dump() for e in self.journal.entries(self.run_id)]}}
+            times = self._buy_times(buys)
+            if times is not None:
+                self._stage("buy", buys, times)
+        return self._finish()
 
-    def _cancel_resting(self, *, everything: bool) -> None:
-        """Cancel an earlier Rebal run's leftovers always; orders Rebal did not place only when the
-        person asked to. This run's own working orders (after a resume) are followed, not cancelled."""
+    def _start_problems(self) -> list[str]:
+        """Why the plan cannot be executed from now, checked before any order (empty: it can)."""
+        now = self.clock.now()
+        table = make_timetable(self.orders, now, self.session, self.timetable)
+        # The session guardrails judge the same timetable: their verdicts carry its problems.
+        report = check_all(guardrail_context(self.ctx, self.state), rules=SESSION_RULES, headless=False)
+        self.ctx.transcript.write("guardrails", stage="execution start", passed=report.passed,
+                                  results=[r.model_dump(mode="json") for r in report.results])
+        problems = [f"{r.rule_id}: {r.message}" for r in report.failures]
+        if not problems:
+            self.journal.note(self.run_id, "timetable", {s.order_id: s.send_at.isoformat() for s in table.slices})
+            self.ctx.transcript.write("execution", step="timetable", start=now.isoformat(),
+                                      slices=[s.model_dump(mode="json") for s in table.slices],
+                                      done_by=table.done_by.isoformat())
+        return problems
+
+    def _refused(self, problems: list[str]) -> dict[str, Any]:
+        listed = "; ".join(problems[:4]) + (f"; … {len(problems) - 4} more" if len(problems) > 4 else "")
+        message = (f"not started at {self.clock.now():%H:%M} KST: the plan cannot be executed in full today "
+                   f"({listed}). No order was sent; the account is as it was.")
+        self.ctx.transcript.write("execution", step="refused before the first order", problems=problems)
+        return {"outcome": "blocked", "message": message, "report": {},
+                "execution": {"notes": problems, "orders": []}}
+
+    def _times(self, side: str, orders: list[Order]) -> dict[str, dt.datetime]:
+        noted = self.journal.note(self.run_id, "timetable") or {}
+        now = self.clock.now()
+        missing = [o for o in orders if o.order_id not in noted]
+        if missing:  # e.g. a run resumed from an older version: schedule what is left from now
+            table = make_timetable(missing, now, self.session, self.timetable)
+            noted |= {s.order_id: s.send_at.isoformat() for s in table.slices}
+        return {o.order_id: dt.datetime.fromisoformat(noted[o.order_id]) if o.order_id in noted else now
+                for o in orders}
+
+    # --- leftovers of earlier runs -------------------------------------------------------------
+
+    def _cancel_resting(self) -> None:
+        """Cancel what an earlier Rebal run left resting on this account today (by the journal's
+        ownership, never by a label alone); orders Rebal did not place only when a person asked to
+        in an interactive approval. This run's own orders (after a resume) are followed instead."""
+        approval = self.state.get("approval") or {}
+        person_asked = bool(approval.get("cancel_open_orders")) and approval.get("by") != "auto-approve" \
+            and not self.ctx.headless
+        this_run = {e.order_no for e in self.journal.entries(self.run_id) if e.order_no}
+        ours = self.journal.claimed_order_nos(self.owner) - this_run
         for resting in self.state.get("open_orders", []):
-            placed_by = resting.get("placed_by", "not Rebal")
-            if placed_by == "this run" or (placed_by == "not Rebal" and not everything):
+            number = resting["order_no"]
+            if number in this_run or (number not in ours and not person_asked):
                 continue
-            try:
-                self.client.cancel_order(resting["order_no"], branch=resting.get("branch", ""))
-                self.ctx.transcript.write("execution", step="cancelled a resting order", order_no=resting["order_no"],
-                                          placed_by=placed_by)
-            except NothingToRevise:
-                pass  # filled or lapsed meanwhile
+            placed_by = "an earlier Rebal run" if number in ours else "not Rebal"
+            pseudo = JournalEntry(key=f"{self.run_id}/resting/{number}", run_id=self.run_id, trade_id="resting",
+                                  slice_no=0, attempt=1, ticker=resting["ticker"], side=resting["side"],
+                                  quantity=resting.get("remaining_quantity", 0), order_type=resting.get("order_type", "00"),
+                                  price=resting.get("price", 0), status="acked", order_no=number,
+                                  branch=resting.get("branch", ""), action="new")
+            entry = self.desk.cancel(pseudo, f"resting order placed by {placed_by}")
+            self.ctx.transcript.write("execution", step="cancelled a resting order", order_no=number,
+                                      placed_by=placed_by, status=entry.status)
 
-    # --- one side: schedule, send, follow up --------------------------------------------------
+    # --- one stage: send each slice at its time, follow up ------------------------------------
 
-    def _phase_start(self, side: str) -> dt.datetime:
-        noted = self.journal.note(self.run_id, f"{side}_started")
-        if noted:
-            return dt.datetime.fromisoformat(noted)
-        return dt.datetime.fromisoformat(self.journal.note(self.run_id, f"{side}_started",
-                                                           self.clock.now().isoformat()))
+    def _send_problem(self, order: Order, now: dt.datetime) -> str | None:
+        phase = self.session.phase(now)
+        if phase in (Phase.POST_CLOSE, Phase.CLOSED_DAY):
+            return f"not sent: the session closed before its time ({now:%H:%M})"
+        if not order_type_allowed(OrderType(order.order_type), phase):
+            return (f"not sent: {order.order_type.value} {order.order_type.korean_name} is not accepted in the "
+                    f"{phase.value.replace('_', ' ')} ({now:%H:%M})")
+        return None
 
-    def _scheduled_at(self, order: Order, start: dt.datetime) -> dt.datetime:
-        _open_at, close_at = self.ctx.calendar.session_bounds(start.date())
-        if order.schedule == "closing_auction":
-            return close_at - dt.timedelta(minutes=9)
-        at = start
-        if order.schedule == "twap" and order.slice_count > 1:
-            window = dt.timedelta(minutes=self.settings.twap_minutes)
-            at = start + window * (order.slice_no - 1) / order.slice_count
-        return min(at, max(start, close_at - LAST_ENTRY))
-
-    def _execute_side(self, side: str, orders: list[Order]) -> None:
-        if not orders:
-            return
-        start = self._phase_start(side)
+    def _stage(self, side: str, orders: list[Order], times: dict[str, dt.datetime]) -> None:
         self.ctx.say(f"{side}s: {len(orders)} order slice(s)")
-        pending = sorted(orders, key=lambda o: (self._scheduled_at(o, start), o.order_id))
-        for order in pending:
-            self._wait_until(self._scheduled_at(order, start))
-            if self.ctx.calendar.phase(self.clock.now()) in (Phase.POST_CLOSE, Phase.CLOSED_DAY):
-                self.notes.append(f"{order.order_id} not sent: the session closed")
-                continue
-            self.desk.send(order)
-        self._follow_up(side)
+        pending = {o.order_id: o for o in orders}
+        retry_at: dict[str, dt.datetime] = {}
+        poll = dt.timedelta(seconds=self.settings.poll_seconds)
+        while True:
+            now = self.clock.now()
+            for order in sorted(pending.values(), key=lambda o: (times[o.order_id], o.order_id)):
+                due = max(times[order.order_id], retry_at.get(order.order_id, times[order.order_id]))
+                if due > now:
+                    continue
+                if self._send_one(order, now, retry_at):
+                    del pending[order.order_id]
+            records = self._read("today's orders", self.desk.refresh, self.day)
+            now = self.clock.now()
+            self._follow_up(side, records, now)
+            for entry in self.desk.unsettled(side):  # lost answers not settled yet: look again
+                self.desk.reconcile(entry)
+            working = self.desk.working(side)
+            unsettled = self.desk.unsettled(side)
+            if not pending and not working and not unsettled:
+                break
+            if self.session.phase(now) in (Phase.POST_CLOSE, Phase.CLOSED_DAY):
+                self._closed(side, pending)
+                break
+            dues = [max(times[o], retry_at.get(o, times[o])) for o in pending]
+            next_due = min(dues, default=None)
+            if working or unsettled:
+                wake = now + poll if next_due is None else min(now + poll, next_due)
+            else:
+                wake = next_due if next_due is not None else now + poll
+            self._wait_until(max(wake, now + dt.timedelta(seconds=0.001)))
         self.ctx.transcript.write("execution", step=f"{side}s done",
                                   orders=[e.model_dump() for e in self.journal.entries(self.run_id) if e.side == side])
+
+    def _send_one(self, order: Order, now: dt.datetime, retry_at: dict[str, dt.datetime]) -> bool:
+        """Send (or settle) one due slice; True when nothing more is to be done for it."""
+        base = slice_key(self.run_id, order)
+        latest = self.desk.latest(base)
+        poll = dt.timedelta(seconds=self.settings.poll_seconds)
+        if latest is not None and latest.status in ("sent", "unknown"):
+            latest = self.desk.reconcile(latest)
+            if latest.status == "unknown":  # not known whether it is on the book: never sent again blindly
+                retry_at[order.order_id] = self.clock.now() + poll
+                return False
+        if latest is not None and latest.status in ("acked", "done", "rejected", "skipped"):
+            return True
+        if latest is not None and latest.status == "void" and latest.attempt >= self.settings.max_send_attempts:
+            self.notes.append(f"{order.order_id} not placed after {latest.attempt} attempts")
+            return True
+        problem = self._send_problem(order, now)
+        if problem:
+            self.desk.skip(order, base, problem)
+            return True
+        entry = self.desk.send(order, base)
+        if entry.status == "void":
+            if entry.attempt >= self.settings.max_send_attempts:
+                self.notes.append(f"{order.order_id} not placed after {entry.attempt} attempts: {entry.note}")
+                return True
+            backoff = min(self.settings.poll_seconds, 2.0 ** entry.attempt)
+            retry_at[order.order_id] = self.clock.now() + dt.timedelta(seconds=backoff)
+            return False
+        if entry.status in ("sent", "unknown"):
+            retry_at[order.order_id] = self.clock.now() + poll
+            return False
+        return True
+
+    def _closed(self, side: str, pending: dict[str, Order]) -> None:
+        """After the close: what rested has lapsed (the exchange says how much filled)."""
+        self._read("today's orders", self.desk.refresh, self.day)
+        for entry in self.desk.working(side):
+            self.journal.update(entry.key, status="done", note="lapsed at the close")
+        for order in pending.values():
+            self.desk.skip(order, slice_key(self.run_id, order), "not sent: the session closed before its time")
 
     def _wait_until(self, moment: dt.datetime) -> None:
         delay = (moment - self.clock.now()).total_seconds()
         if delay > 0:
             self.clock.wait(delay)
 
-    def _working(self, side: str) -> list[JournalEntry]:
-        return [e for e in self.journal.entries(self.run_id) if e.side == side and e.status == "acked"]
-
-    def _follow_up(self, side: str) -> None:
-        """Poll until every slice of ``side`` is done; re-price once, then cancel, what rests too long."""
-        window = dt.timedelta(minutes=self.settings.fill_window_minutes)
-        day = self.clock.now().date()
+    def _read(self, what: str, fn, *args, **kwargs):
+        """A broker read, retried through transient faults for at most the run's fault budget."""
+        attempt = 0
         while True:
-            records = self.desk.refresh(day)
-            working = self._working(side)
-            if not working:
-                return
-            now = self.clock.now()
-            if self.ctx.calendar.phase(now) in (Phase.POST_CLOSE, Phase.CLOSED_DAY):
-                self.desk.refresh(day)
-                for entry in self._working(side):  # lapsed at the close
-                    self.journal.update(entry.key, status="done", note="lapsed at the close")
-                return
-            for entry in working:
-                acked = dt.datetime.fromisoformat(entry.acked_at or entry.sent_at or now.isoformat())
-                auction = self.ctx.calendar.phase(now) is Phase.CLOSING_AUCTION
-                if now - acked >= window and not auction and entry.order_type != OrderType.CONDITIONAL_LIMIT.value:
-                    self._reprice_or_cancel(entry, records.get(entry.order_no or ""))
-            self.clock.wait(self.settings.poll_seconds)
+            try:
+                result = fn(*args, **kwargs)
+            except KisError as error:
+                if not _transient(error):
+                    raise
+                now = self.clock.now()
+                self._failing_since = self._failing_since or now
+                failing = (now - self._failing_since).total_seconds()
+                if failing >= self.settings.fault_budget_seconds:
+                    raise BrokerUnavailable(
+                        f"{what}: the broker kept failing for {failing:.0f} s ({error}); the run stopped") from None
+                attempt += 1
+                self.ctx.transcript.write("execution", step="broker read failed, retrying", what=what,
+                                          error=str(error), attempt=attempt)
+                self.clock.wait(min(self.settings.poll_seconds, 2.0 ** attempt))
+                continue
+            self._failing_since = None
+            return result
 
-    def _reprice_or_cancel(self, entry: JournalEntry, record) -> None:
-        remaining = record.remaining_quantity if record is not None else entry.quantity - entry.filled_quantity
-        if remaining <= 0:
+    # --- re-pricing: once, within the approval's tolerance, else cancel -----------------------
+
+    def _follow_up(self, side: str, records, now: dt.datetime) -> None:
+        window = self.timetable.fill_window
+        if self.session.phase(now) is not Phase.CONTINUOUS:
+            return  # auction orders settle at the single price; what rests at the close lapses
+        for entry in self.desk.working(side):
+            if entry.order_type == OrderType.CONDITIONAL_LIMIT.value or entry.trade_id == "resting":
+                continue  # a conditional limit's rest goes to the closing auction by design
+            record = records.get(entry.order_no or "")
+            if record is None or record.remaining_quantity <= 0:
+                continue
+            acked = dt.datetime.fromisoformat(entry.acked_at or entry.sent_at or now.isoformat())
+            if now - acked < window:
+                continue
+            if entry.kind == "new" and self.timetable.reprice_unfilled and \
+                    self.journal.get(f"{entry.key}/reprice") is None:
+                self._reprice(entry, record.remaining_quantity)
+            else:
+                self.desk.cancel(entry, "unfilled after its fill window" +
+                                 (" (already re-priced once)" if entry.kind == "revise" else ""))
+
+    def _reprice(self, entry: JournalEntry, remaining: int) -> None:
+        book = self._read(f"order book {entry.ticker}", self.client.order_book, entry.ticker)
+        price = book.best_ask if entry.side == "buy" else book.best_bid
+        quote = self.state["quotes"].get(entry.ticker)
+        tolerance = self.ctx.config.approval.quote_tolerance_bp
+        if price is None or quote is None:
+            self.desk.cancel(entry, "unfilled after its fill window; no price to re-price at")
             return
-        repriced = entry.attempt >= 100  # re-priced entries carry attempt >= 100
-        if self.settings.reprice_unfilled and not repriced:
-            book = self.client.order_book(entry.ticker)
-            price = book.best_ask if entry.side == "buy" else book.best_bid
-            if price:
-                key = f"{entry.key}/reprice"
-                self.journal.record_intent(entry.model_copy(update={
-                    "key": key, "attempt": 100, "quantity": remaining, "price": price, "order_type": "00",
-                    "status": "intent", "order_no": None, "filled_quantity": 0, "filled_amount": 0,
-                    "sent_at": self.clock.now().isoformat(timespec="seconds"), "note": f"re-price of {entry.key}"}))
-                try:
-                    ack = self.client.revise_order(entry.order_no, price=price, quantity=remaining, branch=entry.branch or "")
-                except NothingToRevise:
-                    # Filled, cancelled or lapsed meanwhile: nothing is working any more.
-                    self.journal.update(key, status="void", note="nothing left to re-price")
-                    self.journal.update(entry.key, status="done", note="nothing left to re-price")
-                    return
-                except KisApiError as error:
-                    self.journal.update(key, status="rejected", note=str(error))
-                    self._cancel(entry)
-                    return
-                self.journal.update(key, status="acked", order_no=ack.order_no, branch=ack.branch,
-                                    acked_at=self.clock.now().isoformat(timespec="seconds"))
-                self.ctx.transcript.write("execution", step="re-priced an unfilled remainder", key=entry.key,
-                                          new_order_no=ack.order_no, price=price, quantity=remaining)
-                return
-        self._cancel(entry)
-
-    def _cancel(self, entry: JournalEntry) -> None:
-        with contextlib.suppress(NothingToRevise):
-            self.client.cancel_order(entry.order_no, branch=entry.branch or "")
-        self.journal.update(entry.key, status="done", note="remainder cancelled")
-        self.ctx.transcript.write("execution", step="cancelled an unfilled remainder", key=entry.key)
+        mid = (quote["bid"] + quote["ask"]) / 2
+        adverse_bp = ((price - mid) if entry.side == "buy" else (mid - price)) / mid * 10_000
+        if adverse_bp > tolerance:
+            why = (f"unfilled after its fill window; a re-price to {price:,} is {adverse_bp:.0f} bp from the plan's "
+                   f"quote, beyond the approval's price tolerance of {tolerance:g} bp: remainder cancelled")
+            self.notes.append(f"{entry.trade_id}: {why}")
+            self.desk.cancel(entry, why)
+            return
+        revised = self.desk.revise(entry, price=price, quantity=remaining)
+        if revised.status == "acked":
+            self.ctx.transcript.write("execution", step="re-priced an unfilled remainder", key=entry.key,
+                                      new_order_no=revised.order_no, price=price, quantity=remaining)
+        elif revised.status in ("void", "rejected"):
+            self.desk.cancel(entry, f"re-price not accepted ({revised.note}): remainder cancelled")
 
     # --- buys after the sells -----------------------------------------------------------------
 
-    def _reservation_price(self, order: Order) -> int:
-        """What KIS holds back per share: the limit price, or the upper limit for unpriced orders."""
-        if order.limit_price:
-            return order.limit_price
-        quote = self.state["quotes"][order.ticker]
-        return price_limits(quote["base_price"], InstrumentKind(quote["kind"]))[1]
-
-    def _sized_buys(self) -> list[Order]:
-        """The buy slices, scaled down pro rata when the cash after the sells falls short (decided
-        once per run: a resume reuses the decision)."""
-        noted = self.journal.note(self.run_id, "buy_orders")
-        if noted is not None:
-            return [Order.model_validate(o) for o in noted]
-        buys = [o for o in self.orders if o.side == "buy"]
-        if not buys:
-            return []
-        cash = self.client.buying_power().cash
-        factor_margin = self.ctx.config.guardrails.cash_flow_factor
-        rates = self.ctx.config.guardrails.commission
-        cost = sum(o.quantity * self._reservation_price(o) * (1 + rates.get(o.kind, DEFAULT_COMMISSION[o.kind]))
-                   for o in buys)
-        trades = [t for t in self.netting.trades if t.side == "buy"]
-        if cost * factor_margin > cash:
-            scale = cash / (cost * factor_margin)
-            trades = [t.model_copy(update={"quantity": int(t.quantity * scale),
-                                           "notional": int(t.quantity * scale) * t.reference_price})
-                      for t in trades]
-            trades = [t for t in trades if t.quantity > 0]
-            self.notes.append(f"buys scaled to {scale:.1%}: {cash:,} KRW orderable after the sells")
-            plan = ExecutionPlan.model_validate(self.state["planner"]["plan"])
-            buys = list(build_orders(trades, plan, plan_quotes(self.state)))
-        buys = self._checked_buys(buys, trades, cash)
-        self.journal.note(self.run_id, "buy_orders", [o.model_dump(mode="json") for o in buys])
-        self.ctx.transcript.write("execution", step="buys sized after the sells", orderable_cash=cash,
-                                  buys=[o.model_dump(mode="json") for o in buys], notes=self.notes)
-        return buys
-
-    def _checked_buys(self, buys: list[Order], trades: list[Trade], cash: int) -> list[Order]:
+    def _snapshot_after_sells(self, cash: int):
         from tools.portfolio import AccountSnapshot
 
         snapshot = AccountSnapshot.model_validate(self.state["account"]["snapshot"])
-        fresh = snapshot.model_copy(update={"cash": max(cash, 0)})
+        sold: dict[str, int] = {}
+        for entry in self.journal.entries(self.run_id):
+            if entry.side == "sell" and entry.kind != "cancel":
+                sold[entry.ticker] = sold.get(entry.ticker, 0) + entry.filled_quantity
+        positions = tuple(p.model_copy(update={"quantity": p.quantity - sold.get(p.ticker, 0),
+                                               "sellable_quantity": None})
+                          for p in snapshot.positions if p.quantity - sold.get(p.ticker, 0) > 0)
+        return snapshot, snapshot.model_copy(update={"cash": max(cash, 0), "positions": positions})
+
+    def _sized_buys(self) -> list[Order]:
+        """The buy slices, shrunk pro rata (``MoneyRules.shrink_buys``, integer won, at KIS's
+        reservation prices, the cash buffer kept) when the cash after the sells falls short.
+        Decided once per run: a resume reuses the decision."""
+        noted = self.journal.note(self.run_id, "buy_orders")
+        if noted is not None:
+            self.notes += self.journal.note(self.run_id, "buy_notes") or []
+            return [Order.model_validate(o) for o in noted]
+        trades = [t for t in self.netting.trades if t.side == "buy"]
+        if not trades:
+            return []
+        cash = self._read("buying power", self.client.buying_power).cash
+        before, after = self._snapshot_after_sells(cash)
+        kept = max(self.money.cash_kept(before.equity), self.money.cash_kept(after.equity))
+        available = max(cash - kept, 0)
+        plan = ExecutionPlan.model_validate(self.state["planner"]["plan"])
+        quotes = plan_quotes(self.state)
+        planned = [o for o in self.orders if o.side == "buy"]
+        requests = []
+        for trade in trades:
+            order = next(o for o in planned if o.trade_id == trade.trade_id)
+            price = self.money.reservation_price(order.order_type, order.limit_price,
+                                                 quotes[trade.ticker].base_price, trade.kind)
+            requests.append(BuyRequest(key=trade.trade_id, quantity=trade.quantity, price=price, kind=trade.kind))
+        sized = self.money.shrink_buys(requests, available)
+        notes: list[str] = []
+        if any(sized[t.trade_id] != t.quantity for t in trades):
+            committed = sum(self.money.buy_commitment(r.quantity, r.price, r.kind) for r in requests)
+            notes.append(f"buys shrunk to the cash after the sells: {cash:,} KRW orderable, {kept:,} kept as the "
+                         f"cash buffer, the approved buys commit {committed:,} KRW at their reservation prices ("
+                         + ", ".join(f"{t.trade_id} {t.quantity}→{sized[t.trade_id]}" for t in trades
+                                     if sized[t.trade_id] != t.quantity) + ")")
+            trades = [t.model_copy(update={"quantity": sized[t.trade_id],
+                                           "notional": sized[t.trade_id] * t.reference_price})
+                      for t in trades if sized[t.trade_id] > 0]
+            buys = list(build_orders(trades, plan, quotes))
+        else:
+            buys = planned
+        buys = self._checked_buys(buys, trades, after, notes)
+        self.notes += notes
+        self.journal.note(self.run_id, "buy_notes", notes)
+        self.journal.note(self.run_id, "buy_orders", [o.model_dump(mode="json") for o in buys])
+        self.ctx.transcript.write("execution", step="buys sized after the sells", orderable_cash=cash, kept=kept,
+                                  buys=[o.model_dump(mode="json") for o in buys], notes=notes)
+        return buys
+
+    def _checked_buys(self, buys: list[Order], trades: list[Trade], snapshot, notes: list[str]) -> list[Order]:
+        if not buys:
+            return []
         netting = self.netting.model_copy(update={"trades": tuple(trades)})
-        report = check_all(guardrail_context(self.ctx, self.state, orders=buys, netting=netting, snapshot=fresh),
-                           rules=BUY_RULES, headless=False)
+        rules = [rid for rid in PLAN_RULES if rid not in NOT_FOR_BUYS]
+        report = check_all(guardrail_context(self.ctx, self.state, orders=buys, netting=netting, snapshot=snapshot),
+                           rules=rules, headless=False)
         self.ctx.transcript.write("guardrails", stage="buys", passed=report.passed,
                                   results=[r.model_dump(mode="json") for r in report.results])
         if not report.passed:
-            failed = ", ".join(r.rule_id for r in report.failures)
-            self.notes.append(f"buys not sent: guardrail(s) {failed} failed after the sells")
+            failed = "; ".join(f"{r.rule_id}: {r.message}" for r in report.failures)
+            notes.append(f"buys not sent: the re-check after the sells failed ({failed})")
+            for order in buys:
+                self.desk.skip(order, slice_key(self.run_id, order), "not sent: the buy re-check after the sells "
+                               f"failed ({', '.join(r.rule_id for r in report.failures)})")
             return []
         return buys
 
+    def _buy_times(self, buys: list[Order]) -> dict[str, dt.datetime] | None:
+        """The buys' timetable from the moment the sells are done (noted: a resume reuses it);
+        None when the buys can no longer be sent in full today (then none is sent)."""
+        noted = self.journal.note(self.run_id, "buy_timetable")
+        if noted is not None:
+            return {o.order_id: dt.datetime.fromisoformat(noted[o.order_id]) for o in buys}
+        now = self.clock.now()
+        table = make_timetable(buys, now, self.session, self.timetable)
+        buy_trades = tuple(t for t in self.netting.trades if t.side == "buy")
+        report = check_all(guardrail_context(self.ctx, self.state, orders=buys,
+                                             netting=self.netting.model_copy(update={"trades": buy_trades})),
+                           rules=SESSION_RULES, headless=False)
+        problems = [f"{r.rule_id}: {r.message}" for r in report.failures]
+        if problems:
+            why = "; ".join(problems[:3])
+            self.notes.append(f"buys not sent: from {now:%H:%M} they cannot all be sent and done today ({why})")
+            for order in buys:
+                self.desk.skip(order, slice_key(self.run_id, order), f"not sent: {why}")
+            return None
+        times = {s.order_id: s.send_at for s in table.slices}
+        self.journal.note(self.run_id, "buy_timetable", {k: v.isoformat() for k, v in times.items()})
+        self.ctx.transcript.write("execution", step="buy timetable", start=now.isoformat(),
+                                  slices=[s.model_dump(mode="json") for s in table.slices])
+        return times
 
-__all__ = ["Executor", "slice_key"]
+    # --- the end: the report, from the journal and the broker ----------------------------------
+
+    def _finish(self) -> dict[str, Any]:
+        self._read("today's orders", self.desk.refresh, self.day)
+        unsettled = self.desk.unsettled()
+        if unsettled:
+            listed = ", ".join(f"{e.side} {e.quantity} {e.ticker}" for e in unsettled)
+            raise BrokerUnavailable(f"the broker's answer to {len(unsettled)} order action(s) is still unknown "
+                                    f"({listed}); the run stopped")
+        balance = self._read("the balance", self.client.balance)
+        entries = self.journal.entries(self.run_id)
+        buys = self.journal.note(self.run_id, "buy_orders") or []
+        report = final_report(self.state, entries, balance, shrunk_buys=buys, notes=self.notes)
+        self.ctx.transcript.write("report", **report)
+        return {"report": report, "outcome": report["outcome"], "message": report["summary"],
+                "execution": {"notes": self.notes, "orders": [e.model_dump() for e in entries]}}
+
+
+__all__ = ["BrokerUnavailable", "Executor", "slice_key"]

@@ -6,8 +6,6 @@ This node re-runs from its first line on resume, so it must not do anything else
 
 from __future__ import annotations
 
-from langgraph.types import interrupt
-
 from agent.approval import Approval
 from agent.state import RunState
 
@@ -27,6 +25,8 @@ def approval_request(state: RunState) -> dict:
 
 
 def approve(state: RunState) -> dict:
+    from langgraph.types import interrupt  # loaded with the graph already
+
     answer = interrupt(approval_request(state), response_schema=Approval)
     approval = answer if isinstance(answer, Approval) else Approval.model_validate(answer)
     return {"approval": approval.model_dump(mode="json")}

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING
 
 from agent.context import RunContext
 from agent.state import RunState
 from tools.drift import evaluate_triggers, measure_drift
 from tools.portfolio import AccountSnapshot
 from tools.targets import load_payload
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # annotations only: langgraph loads with the graph
 
 
 def assess_drift(state: RunState, runtime: Runtime[RunContext]) -> dict:

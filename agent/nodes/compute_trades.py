@@ -2,41 +2,93 @@
 
 from __future__ import annotations
 
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING
 
 from agent.context import RunContext
 from agent.state import RunState
-from tools.netting import NettingOptions, NettingResult, Trade
-from tools.netting import compute_trades as net_trades
+from tools.netting import NettingOptions, NettingResult
 from tools.portfolio import AccountSnapshot
 from tools.targets import load_payload
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # annotations only: langgraph loads with the graph
 
 
 def netting_options(ctx: RunContext, edits: list[dict]) -> NettingOptions:
     section = ctx.config.rebalance
     excluded = {e["ticker"] for e in edits if e["kind"] == "exclude" and e.get("ticker")}
-    return NettingOptions(cash_buffer=section.cash_buffer, min_trade_value=section.min_trade_value,
+    return NettingOptions(money=ctx.config.money, min_trade_value=section.min_trade_value,
                           buy_only=section.buy_only, locked=frozenset(section.locked) | excluded,
                           excluded=frozenset(section.excluded))
 
 
-def apply_quantity_edits(result: NettingResult, edits: list[dict]) -> NettingResult:
-    """A person's quantity overrides a trade's; 0 drops it. Costs follow the new quantity."""
-    overrides = {e["trade_id"]: e["quantity"] for e in edits if e["kind"] == "quantity"}
-    if not overrides:
-        return result
-    trades: list[Trade] = []
+def edit_key(edit: dict, ids: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
+    """(ticker, side) of the trade an edit names: resolved when the edit was checked
+    (``agent.approval.check_edits``), else looked up by its trade id."""
+    if edit.get("ticker") and edit.get("side"):
+        return edit["ticker"], edit["side"]
+    return ids.get(edit.get("trade_id") or "")
+
+
+def stable_ids(result: NettingResult, unedited: NettingResult) -> NettingResult:
+    """``result``'s trades under the ids of the unedited netting (same ticker and side, same id), so
+    an exclusion never renumbers the other trades; a trade the unedited netting did not have gets
+    the next free number."""
+    known = {(t.ticker, t.side): t.trade_id for t in unedited.trades}
+    number = len(unedited.trades)
+    trades = []
     for trade in result.trades:
-        quantity = overrides.get(trade.trade_id, trade.quantity)
-        if quantity <= 0:
+        trade_id = known.get((trade.ticker, trade.side))
+        if trade_id is None:
+            number += 1
+            trade_id = f"T{number:02d}-{trade.ticker}-{trade.side.upper()}"
+        trades.append(trade if trade_id == trade.trade_id else trade.model_copy(update={"trade_id": trade_id}))
+    return result.model_copy(update={"trades": tuple(trades)})
+
+
+def apply_edits(ctx: RunContext, targets, snapshot: AccountSnapshot, edits: list[dict]
+                ) -> tuple[NettingResult, list[str]]:
+    """Netting with the person's edits, and notes on edits that no longer apply.
+
+    Exclusions go into netting (the ticker is locked, everything else re-optimised). Quantity
+    edits override netting's answer for their trade (0 drops it) and the whole result is then
+    recomputed from those quantities (``tools.netting.evaluate``): costs, cash, every weight and
+    the error describe the edited plan, so the guardrails judge what would actually be traded.
+    """
+    from tools.netting import compute_trades as net_trades  # the solver (scipy) loads on first netting
+    from tools.netting.evaluate import evaluate_trades, signed_quantities
+
+    unedited = net_trades(targets, snapshot, netting_options(ctx, []))
+    excluded = {e["ticker"] for e in edits if e["kind"] == "exclude" and e.get("ticker")}
+    options = netting_options(ctx, edits)
+    solved = net_trades(targets, snapshot, options) if excluded else unedited
+    ids = {t.trade_id: (t.ticker, t.side) for t in unedited.trades}
+    quantities = signed_quantities(solved)
+    edited: dict[str, int] = {}
+    notes = []
+    for edit in (e for e in edits if e["kind"] == "quantity"):
+        key = edit_key(edit, ids)
+        if key is None:
+            notes.append(f"quantity edit of {edit.get('trade_id')} not applied: no such trade any more")
             continue
-        scale = quantity / trade.quantity
-        trades.append(trade.model_copy(update={
-            "quantity": quantity, "notional": quantity * trade.reference_price,
-            "commission": int(trade.commission * scale), "tax": int(trade.tax * scale),
-            "reason": trade.reason + f" (quantity edited to {quantity})" if quantity != trade.quantity else trade.reason}))
-    return result.model_copy(update={"trades": tuple(trades),
-                                     "turnover": sum(t.notional for t in trades)})
+        ticker, side = key
+        if ticker in excluded:
+            notes.append(f"quantity edit of {ticker} not applied: {ticker} is excluded")
+            continue
+        if side == "sell" and edit["quantity"] > snapshot.sellable_of(ticker):
+            notes.append(f"quantity edit of {ticker} not applied: only {snapshot.sellable_of(ticker)} shares "
+                         "can be sold now")
+            continue
+        quantities[ticker] = edit["quantity"] if side == "buy" else -edit["quantity"]
+        edited[ticker] = edit["quantity"]
+    if not edited:
+        return stable_ids(solved, unedited), notes
+    result = evaluate_trades(targets, snapshot, options, quantities, solver=solved.solver,
+                             status=f"{solved.solver_status}; quantities edited by the person")
+    result = result.model_copy(update={"trades": tuple(
+        t.model_copy(update={"reason": f"{t.reason} (quantity set to {t.quantity} by the person)"})
+        if t.ticker in edited else t for t in result.trades)})
+    return stable_ids(result, unedited), notes
 
 
 def compute_trades(state: RunState, runtime: Runtime[RunContext]) -> dict:
@@ -44,14 +96,20 @@ def compute_trades(state: RunState, runtime: Runtime[RunContext]) -> dict:
     edits = state.get("edits") or []
     targets = load_payload(state["targets"]["payload"])
     snapshot = AccountSnapshot.model_validate(state["account"]["snapshot"])
-    result = apply_quantity_edits(net_trades(targets, snapshot, netting_options(ctx, edits)), edits)
+    result, notes = apply_edits(ctx, targets, snapshot, edits)
     netting = result.model_dump(mode="json")
-    ctx.transcript.write("trades", netting=netting, edits=edits)
+    ctx.transcript.write("trades", netting=netting, edits=edits, **({"edit_notes": notes} if notes else {}))
+    update: dict = {"netting": netting, "outcome": ""}
+    if notes:
+        for note in notes:
+            ctx.say(note)
+        update["approval_problem"] = "; ".join(filter(None, [state.get("approval_problem", ""), *notes]))
     if not result.trades:
-        return {"netting": netting, "outcome": "nothing to do",
-                "message": "a trigger fired, but no whole-share trade improves the portfolio"}
+        return {**update, "outcome": "nothing to do",
+                "message": "the edits leave nothing to trade" if edits else
+                "a trigger fired, but no whole-share trade improves the portfolio"}
     ctx.say(f"{len(result.trades)} trades, turnover {result.turnover:,} KRW, est. costs {result.est_costs:,} KRW")
-    return {"netting": netting, "outcome": ""}
+    return update
 
 
 def route_after_trades(state: RunState) -> str:

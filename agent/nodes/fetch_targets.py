@@ -6,13 +6,16 @@ Every ticker held or targeted is quoted once (its order book carries the price a
 
 from __future__ import annotations
 
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING
 
 from agent.context import RunContext
 from agent.state import RunState
 from tools.market import InstrumentKind, kind_from_name
 from tools.portfolio import AccountSnapshot, PositionInput
 from tools.targets import Targets, load_latest_decision, load_targets
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # annotations only: langgraph loads with the graph
 
 
 class TargetsUnavailable(RuntimeError):

@@ -7,8 +7,7 @@ rules and slicing, never tickers, sides or quantities (``tools.plan.build_orders
 from __future__ import annotations
 
 import datetime as dt
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING
 
 from agent.context import RunContext
 from agent.run_inputs import plan_quotes
@@ -17,11 +16,35 @@ from tools.kis.models import BookLevel, OrderBook
 from tools.netting import NettingResult
 from tools.plan import ExecutionPlan, OrderChoice, build_orders
 
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # annotations only: langgraph loads with the graph
+
 ADV_LOOKBACK_DAYS = 45  # calendar days of daily bars: ~30 sessions for volume and volatility
 
 
-def apply_order_type_edits(plan: ExecutionPlan, edits: list[dict]) -> ExecutionPlan:
-    changes = {e["trade_id"]: e["order_type"] for e in edits if e["kind"] == "order_type"}
+def order_type_changes(edits: list[dict], trades) -> tuple[dict[str, str], list[str]]:
+    """{trade id: order type} of the person's order-type edits on ``trades``, matched by the ticker
+    and side they were checked against (by trade id for an unchecked edit); notes on edits whose
+    trade is no longer in the plan."""
+    from agent.nodes.compute_trades import edit_key
+
+    by_key = {(t.ticker, t.side): t.trade_id for t in trades}
+    ids = {t.trade_id: (t.ticker, t.side) for t in trades}
+    changes, notes = {}, []
+    for edit in (e for e in edits if e["kind"] == "order_type"):
+        trade_id = by_key.get(edit_key(edit, ids))  # type: ignore[arg-type]
+        if trade_id is None:
+            notes.append(f"order type edit of {edit.get('trade_id')} not applied: that trade is no longer in the plan")
+            continue
+        changes[trade_id] = edit["order_type"]
+    return changes, notes
+
+
+def apply_order_type_edits(plan: ExecutionPlan, edits: list[dict], trades=None) -> ExecutionPlan:
+    """The plan with the person's order types; ``trades`` (the netting's) match edits to trades by
+    ticker and side, without them by trade id."""
+    changes = (order_type_changes(edits, trades)[0] if trades is not None else
+               {e["trade_id"]: e["order_type"] for e in edits if e["kind"] == "order_type"})
     if not changes:
         return plan
     choices = []
@@ -54,24 +77,31 @@ def plan_execution(state: RunState, runtime: Runtime[RunContext]) -> dict:
     bars = {t: ctx.broker.client.daily_bars(t, now.date() - dt.timedelta(days=ADV_LOOKBACK_DAYS), now.date())
             for t in traded}
     section = ctx.config.planner
-    settings = PlannerSettings(model=section.model, timeout=section.timeout, max_retries=section.max_retries,
-                               max_output_tokens=section.max_output_tokens, token_budget=section.token_budget,
-                               max_slices=section.max_slices)
+    settings = PlannerSettings(model=section.model, base_url=section.base_url, timeout=section.timeout,
+                               max_retries=section.max_retries, max_output_tokens=section.max_output_tokens,
+                               token_budget=section.token_budget, max_slices=section.max_slices)
     allowed = sorted(ctx.config.guardrails.allowed_order_types)
     inputs = compute_features(state["run_id"], netting.trades, books, bars, now, ctx.calendar,
                               {t: q["name"] for t, q in quotes.items()}, max_slices=section.max_slices,
-                              allowed_order_types=tuple(allowed))
+                              allowed_order_types=tuple(allowed), timetable=ctx.config.timetable)
     ctx.transcript.write("planner_input", **inputs.model_dump(mode="json"))
     ctx.say("planning execution" + (f" with {section.model}" if ctx.planner_model is not None else " by rules"))
     result = run_planner(inputs, settings, model=ctx.planner_model)
     for call in result.calls:
         ctx.transcript.write("llm_call", **call.model_dump(mode="json"))
     reason = result.reason if ctx.planner_model is not None or not ctx.planner_note else ctx.planner_note
-    plan = apply_order_type_edits(result.plan, state.get("edits") or [])
+    edits = state.get("edits") or []
+    plan = apply_order_type_edits(result.plan, edits, netting.trades)
+    _, notes = order_type_changes(edits, netting.trades)
     orders = build_orders(netting.trades, plan, plan_quotes(state))
     planner = {"plan": plan.model_dump(mode="json"), "planner": result.planner, "reason": reason,
                "calls": [c.model_dump(mode="json") for c in result.calls]}
     ctx.transcript.write("plan", planner=result.planner, reason=reason, plan=planner["plan"],
                          orders=[o.model_dump(mode="json") for o in orders])
     ctx.say(f"planner: {result.planner} ({reason})")
-    return {"planner": planner, "orders": [o.model_dump(mode="json") for o in orders]}
+    update = {"planner": planner, "orders": [o.model_dump(mode="json") for o in orders]}
+    if notes:
+        for note in notes:
+            ctx.say(note)
+        update["approval_problem"] = "; ".join(filter(None, [state.get("approval_problem", ""), *notes]))
+    return update

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING
 
 from agent.context import RunContext
 from agent.state import RunState
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # annotations only: langgraph loads with the graph
 
 
 def record(state: RunState, runtime: Runtime[RunContext]) -> dict:

@@ -8,12 +8,14 @@ after ``approval.ttl_seconds``, and is void when a traded price moved more than
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
-from langgraph.runtime import Runtime
-
-from agent.approval import Approval
+from agent.approval import Approval, EditError, check_edits_against
 from agent.context import RunContext
 from agent.state import RunState
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # annotations only: langgraph loads with the graph
 
 QUOTE_RECHECK_AFTER = 1.0  # market seconds
 
@@ -42,7 +44,12 @@ def verify_approval(state: RunState, runtime: Runtime[RunContext]) -> dict:
         return {"route": "record", "outcome": "rejected",
                 "message": f"rejected by {approval.by}" + (f": {approval.note}" if approval.note else "")}
     if approval.decision == "edit":
-        edits = [*(state.get("edits") or []), *(e.model_dump(mode="json") for e in approval.edits)]
+        try:  # every edit must name a trade or ticker of the plan shown; refused, the plan stays as it was
+            checked = check_edits_against(approval.edits, state)
+        except EditError as error:
+            ctx.say(f"edit refused: {error}")
+            return {"route": "approve", "approval_problem": f"edit refused: {error}"}
+        edits = [*(state.get("edits") or []), *(e.model_dump(mode="json") for e in checked)]
         ctx.say(f"{len(approval.edits)} edit(s): back through netting and the guardrails")
         return {"route": "compute_trades", "edits": edits, "approval_problem": ""}
     if approval.plan_hash != state["plan_hash"]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.planner.features import compute_features
 from agent.planner.models import LlmCall, PlannerInput, PlannerResult, PlannerSettings, TradeFeatures
+from agent.planner.policy import plan_timetable
 from agent.planner.rules import rules_plan
 
 if TYPE_CHECKING:
@@ -37,6 +38,13 @@ def plan_execution(inp: PlannerInput, settings: PlannerSettings, *, model: BaseC
     else from the rules with the reason that no LLM is configured."""
     if model is None:
         return PlannerResult(plan=rules_plan(inp), planner="rules", reason=NO_MODEL_REASON)
+    if inp.trades:
+        # The rules plan fits whenever any plan does: when it does not, no answer could, so no call.
+        plan = rules_plan(inp)
+        table = plan_timetable(inp, plan)
+        if table is not None and not table.feasible:
+            return PlannerResult(plan=plan, planner="rules", reason=(
+                f"no plan can finish today ({table.problems[0]}; {table.advice}): rules plan, no LLM call"))
     from agent.planner.llm import llm_plan  # langchain imports only when an LLM is used
 
     return llm_plan(inp, model, settings)

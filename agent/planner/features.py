@@ -1,8 +1,9 @@
 """The planner's input, computed by code from trades, order books, daily bars and the clock.
 
-Pure: no I/O and no clock reads; ``now`` and the calendar are passed in. The only free text is
-the instrument name, which is cleaned (control characters removed, length capped) and later
-shown to the LLM strictly as data.
+Pure: no I/O and no clock reads; ``now`` and the calendar are passed in. The session's times and
+the timetable settings go with the features, so the policy can compute the plan's timetable.
+The only free text is the instrument name, which is cleaned (control characters removed, length
+capped) and later shown to the LLM strictly as data.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tools.kis.models import OrderBook
 from tools.market import KST, KrxCalendar, Phase, ticks_between
 from tools.netting.models import Trade
 from tools.prices import DailyBar
+from tools.schedule import SessionDay, TimetableSettings
 
 ADV_SESSIONS = 20
 TRADING_DAYS_PER_YEAR = 252
@@ -88,8 +90,10 @@ def trade_features(trade: Trade, book: OrderBook | None, bars: Sequence[DailyBar
 def compute_features(run_id: str, trades: Sequence[Trade], books: Mapping[str, OrderBook],
                      bars: Mapping[str, Sequence[DailyBar]], now: dt.datetime, calendar: KrxCalendar,
                      names: Mapping[str, str], *, max_slices: int = 5,
-                     allowed_order_types: Sequence[str] = ALL_PLAN_ORDER_TYPES) -> PlannerInput:
-    """Features of every trade. ``now`` must be timezone-aware (a naive time is ambiguous)."""
+                     allowed_order_types: Sequence[str] = ALL_PLAN_ORDER_TYPES,
+                     timetable: TimetableSettings | None = None) -> PlannerInput:
+    """Features of every trade, with the session's times and the timetable settings (the
+    ``[execution]`` section; defaults when None). ``now`` must be timezone-aware."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     today = now.astimezone(KST).date()
@@ -97,6 +101,7 @@ def compute_features(run_id: str, trades: Sequence[Trade], books: Mapping[str, O
     return PlannerInput(
         run_id=run_id, as_of=now.isoformat(), phase=phase.value,
         minutes_to_close=round(minutes_to_close(now, calendar), 1), max_slices=max_slices,
-        allowed_order_types=list(allowed_order_types),
+        allowed_order_types=list(allowed_order_types), session=SessionDay.of(calendar, now),
+        timetable=timetable or TimetableSettings(),
         trades=[trade_features(t, books.get(t.ticker), bars.get(t.ticker, ()), today, names.get(t.ticker, ""))
                 for t in trades])

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
-import httpx
 from langchain_core.exceptions import ModelError, ModelRateLimitError
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -40,7 +40,8 @@ class PlannerConfigError(ValueError):
 def make_chat_model(spec: str, api_key: str | None, settings: PlannerSettings) -> BaseChatModel:
     """A chat model from ``provider:model``. ``google_genai:`` builds ChatGoogleGenerativeAI
     directly; other providers go through ``langchain.chat_models.init_chat_model`` when the
-    ``langchain`` package is installed. No network is touched here."""
+    ``langchain`` package is installed. ``settings.base_url``, when set, replaces the provider's
+    endpoint (a gateway or proxy speaking the same API). No network is touched here."""
     provider, sep, model = spec.partition(":")
     if not sep and spec.startswith("gemini"):
         # init_chat_model would guess Vertex AI for a bare "gemini-…" name; Rebal means the Gemini API.
@@ -52,6 +53,8 @@ def make_chat_model(spec: str, api_key: str | None, settings: PlannerSettings) -
         from langchain_google_genai import ChatGoogleGenerativeAI  # ~1 s import: only when used
 
         extra: dict[str, Any] = {} if api_key is None else {"google_api_key": api_key}
+        if settings.base_url is not None:
+            extra["base_url"] = settings.base_url
         if settings.thinking_budget is not None:
             extra["thinking_budget"] = settings.thinking_budget
         return ChatGoogleGenerativeAI(model=model, timeout=settings.timeout, max_retries=settings.max_retries,
@@ -64,6 +67,8 @@ def make_chat_model(spec: str, api_key: str | None, settings: PlannerSettings) -
             f"model provider {provider!r} needs the 'langchain' package (pip install langchain and the "
             f"provider's integration package); only 'google_genai:' works without it") from exc
     extra = {} if api_key is None else {"api_key": api_key}
+    if settings.base_url is not None:
+        extra["base_url"] = settings.base_url
     return init_chat_model(f"{provider}:{model}", timeout=settings.timeout, max_retries=settings.max_retries,
                            max_tokens=settings.max_output_tokens, temperature=settings.temperature, **extra)
 
@@ -85,13 +90,67 @@ def raw_text(raw: Any) -> str | None:
     return None
 
 
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and those it was raised from or while handling (a client's wrapper first,
+    the socket error last)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(seen) < 16:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _class_names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def _http_status(exc: BaseException) -> int | None:
+    """The HTTP status a provider answered with, as its SDK records it (google-genai's APIError
+    has ``code``; OpenAI's and Anthropic's errors have ``status_code``)."""
+    for error in _chain(exc):
+        for attribute in ("code", "status_code"):
+            value = getattr(error, attribute, None)
+            if isinstance(value, int) and 100 <= value <= 599:
+                return value
+    return None
+
+
+# Judged by class names, not by importing an HTTP library: google-genai moved from httpx to
+# httpx2, other providers use aiohttp or requests, and their exception classes differ.
+_TIMEOUT_NAMES = ("Timeout", "DeadlineExceeded")  # httpx(2) ReadTimeout/ConnectTimeout, aiohttp ServerTimeoutError
+_CONNECT_NAMES = ("ConnectError", "ConnectorError", "NewConnectionError", "NameResolutionError", "gaierror")
+_TRANSPORT_NAMES = ("TransportError", "ProtocolError", "ServerDisconnectedError", "IncompleteRead",
+                    "ChunkedEncodingError")
+
+
+def _named(exc: BaseException, fragments: tuple[str, ...]) -> BaseException | None:
+    """The first exception in the chain with a class (or base class) name containing a fragment."""
+    for error in _chain(exc):
+        if any(fragment in name for name in _class_names(error) for fragment in fragments):
+            return error
+    return None
+
+
 def describe_failure(exc: BaseException, settings: PlannerSettings) -> str:
-    if isinstance(exc, ModelRateLimitError):
+    """Why a model call failed, in words, whichever HTTP library the provider's SDK uses."""
+    status = _http_status(exc)
+    if isinstance(exc, ModelRateLimitError) or status == 429:
         return f"rate limited by the provider (429): {str(exc)[:200]}"
-    if isinstance(exc, httpx.TimeoutException | TimeoutError):
-        return f"timed out (timeout {settings.timeout:g} s): {type(exc).__name__}"
-    if isinstance(exc, httpx.HTTPError | ModelError):
+    if status == 504:  # the provider's own deadline (google-genai sends it as X-Server-Timeout)
+        return (f"timed out at the provider (504, timeout {settings.timeout:g} s): "
+                f"{type(exc).__name__}: {str(exc)[:200]}")
+    if isinstance(exc, ModelError) or status is not None:  # the provider answered with an error
         return f"{type(exc).__name__}: {str(exc)[:300]}"
+    timeout = next((e for e in _chain(exc) if isinstance(e, TimeoutError)), None) or _named(exc, _TIMEOUT_NAMES)
+    if timeout is not None:
+        return f"timed out (timeout {settings.timeout:g} s): {type(exc).__name__}"
+    refused = next((e for e in _chain(exc) if isinstance(e, ConnectionRefusedError)), None)
+    if refused is not None or _named(exc, _CONNECT_NAMES) is not None:
+        where = f" {settings.base_url}" if settings.base_url else ""
+        return f"could not connect to the provider{where}: {type(exc).__name__}: {str(exc)[:300]}"
+    if _named(exc, _TRANSPORT_NAMES) is not None or any(isinstance(e, OSError) for e in _chain(exc)):
+        return f"connection failed before a complete answer: {type(exc).__name__}: {str(exc)[:300]}"
     return f"unexpected {type(exc).__name__}: {str(exc)[:300]}"
 
 
@@ -156,7 +215,7 @@ def llm_plan(inp: PlannerInput, model: BaseChatModel, settings: PlannerSettings,
         started = time.monotonic()
         try:
             output = structured.invoke(messages)
-        except Exception as exc:  # httpx.HTTPError, ModelError (429 …), TimeoutError, anything else
+        except Exception as exc:  # ModelError (429 …), a timeout, a transport error, anything else
             failure = describe_failure(exc, settings)
             attempts.record(messages, None, time.monotonic() - started, failure, estimate)
             return fallback(f"LLM call failed: {failure}")

@@ -7,6 +7,7 @@ that reaches the LLM; it is untrusted and shown to the model as data only.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tools.market import InstrumentKind
 from tools.netting.models import Side
 from tools.plan import DEFAULT_MAX_SLICES, HARD_MAX_SLICES, ExecutionPlan
+from tools.schedule import SessionDay, TimetableSettings
 
 ALL_PLAN_ORDER_TYPES = ("00", "01", "02", "03", "04")
 DEFAULT_MODEL_SPEC = "google_genai:gemini-2.5-flash"
@@ -53,6 +55,10 @@ class PlannerInput(_Frozen):
     minutes_to_close: float = Field(ge=0)  # to the end of the closing auction; 0 when no session is left today
     max_slices: int = Field(ge=1, le=HARD_MAX_SLICES)
     allowed_order_types: list[str] = Field(min_length=1)
+    # The session's times and the [execution] settings: the policy computes the same worst-case
+    # timetable as the guardrails (tools.schedule). None (an old transcript): plans fail the policy.
+    session: SessionDay | None = None
+    timetable: TimetableSettings = Field(default_factory=TimetableSettings)
     trades: list[TradeFeatures]
 
     @field_validator("allowed_order_types")
@@ -66,6 +72,11 @@ class PlannerInput(_Frozen):
     @property
     def trade_ids(self) -> list[str]:
         return [t.trade_id for t in self.trades]
+
+    @property
+    def start(self) -> dt.datetime:
+        """``as_of`` as a moment: where the timetable starts."""
+        return dt.datetime.fromisoformat(self.as_of)
 
 
 class LlmCall(_Frozen):
@@ -105,6 +116,9 @@ class PlannerResult(_Frozen):
 
 class PlannerSettings(_Frozen):
     model: str = DEFAULT_MODEL_SPEC  # "provider:model"
+    # The provider's endpoint; None means its own (for Gemini, Google's). Set it to reach the API
+    # through a gateway or proxy that speaks the same REST API, e.g. "https://llm-gw.example.com/gemini".
+    base_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     timeout: float = Field(default=20.0, gt=0)  # seconds per HTTP request
     # Passed to the client as is. langchain-google-genai 4.4 hands it to google-genai as the total
     # number of HTTP attempts, so 1 means no client-side retry on 429/5xx (its default, 6, means

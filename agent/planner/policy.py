@@ -1,41 +1,101 @@
 """What any plan must satisfy for a given input, shared by both planners.
 
 The LLM's answer is accepted only when ``plan_problems`` finds nothing; the rules planner is
-built to satisfy the same checks. They mirror the ``plan.*`` and ``krx.order_type_session``
-guardrails, so a rejected answer is caught here and repaired or replaced before the guardrails
-ever see it.
+built to satisfy the same checks whenever any plan can. They mirror the ``plan.*``,
+``krx.order_type_session`` and ``schedule.*`` guardrails: the whole plan's worst-case timetable
+(``tools.schedule``: sells, then buys once every sell is done, each slice within its fill
+window) is computed from the input's session times and settings exactly as the guardrails
+compute it, so an infeasible answer is caught here and repaired or replaced before the
+guardrails ever see it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
+from dataclasses import dataclass
 
 from agent.planner.models import PlannerInput, TradeFeatures
-from tools.market import OrderType, Phase, order_type_allowed
+from tools.market import OrderType
 from tools.plan import PRICED_ORDER_TYPES, ExecutionPlan, OrderChoice, slice_quantities
+from tools.schedule import Timetable, make_timetable, stage_times, twap_times
 
-CLOSING_AUCTION_MINUTES = 10.0  # KRX: 15:20–15:30 call auction
-CONTINUOUS_SESSION_MINUTES = 380.0  # 09:00–15:20
-MIN_SLICE_MINUTES = 3.0  # a TWAP slice needs at least this much of the continuous session
-
-_BEFORE_CLOSE = (Phase.PRE_OPEN, Phase.OPENING_AUCTION, Phase.CONTINUOUS)
+MIN_SLICE_MINUTES = 3.0  # TWAP slices at least this far apart
 
 
-def continuous_minutes_left(inp: PlannerInput) -> float:
-    """Minutes of today's continuous session still ahead (0 once the closing auction has begun)."""
-    if Phase(inp.phase) not in _BEFORE_CLOSE:
-        return 0.0
-    return min(CONTINUOUS_SESSION_MINUTES, max(0.0, inp.minutes_to_close - CLOSING_AUCTION_MINUTES))
+@dataclass(frozen=True)
+class PlannedSlice:
+    """One order slice as ``build_orders`` will make it, without its price (a ``SliceSpec``)."""
+
+    order_id: str
+    trade_id: str
+    side: str
+    schedule: str
+    order_type: OrderType
+    slice_no: int
+    slice_count: int
 
 
-def schedule_phase(schedule: str, phase: Phase) -> Phase:
-    """The phase a schedule places its orders in ("now" means the current one), as the
-    ``krx.order_type_session`` guardrail sees it."""
-    return {"twap": Phase.CONTINUOUS, "closing_auction": Phase.CLOSING_AUCTION}.get(schedule, phase)
+def planned_slices(trade: TradeFeatures, choice: OrderChoice) -> list[PlannedSlice]:
+    parts = slice_quantities(trade.quantity, choice.slices)
+    return [PlannedSlice(order_id=f"{trade.trade_id}/{number}", trade_id=trade.trade_id, side=trade.side,
+                         schedule=choice.schedule, order_type=OrderType(choice.order_type), slice_no=number,
+                         slice_count=len(parts))
+            for number in range(1, len(parts) + 1)]
 
 
-def max_twap_slices(inp: PlannerInput) -> int:
-    return int(continuous_minutes_left(inp) // MIN_SLICE_MINUTES)
+def stage_begin(inp: PlannerInput) -> dt.datetime:
+    """When the first stage (the sells; the buys when there are none) can begin."""
+    assert inp.session is not None
+    return max(inp.start, inp.session.open)
+
+
+def plan_timetable(inp: PlannerInput, plan: ExecutionPlan) -> Timetable | None:
+    """The plan's worst-case timetable from ``inp.as_of``; None when the session is unknown."""
+    if inp.session is None:
+        return None
+    slices: list[PlannedSlice] = []
+    for trade in inp.trades:
+        choice = plan.choice_for(trade.trade_id)
+        if choice is not None:
+            slices += planned_slices(trade, choice)
+    return make_timetable(slices, inp.start, inp.session, inp.timetable)
+
+
+def twap_room(inp: PlannerInput, begin: dt.datetime) -> int:
+    """How many TWAP slices fit, ``MIN_SLICE_MINUTES`` apart, in a stage beginning at ``begin``."""
+    assert inp.session is not None
+    first = max(begin, inp.session.at(inp.timetable.twap_start), inp.session.open)
+    window = (inp.session.at(inp.timetable.twap_end) - first).total_seconds() / 60
+    return max(0, int(window // MIN_SLICE_MINUTES))
+
+
+def twap_spacing_problem(inp: PlannerInput, choice: OrderChoice, trade: TradeFeatures,
+                         begin: dt.datetime) -> str | None:
+    """A TWAP whose slices would be less than ``MIN_SLICE_MINUTES`` apart (the window being over
+    is the timetable's problem)."""
+    assert inp.session is not None
+    count = len(slice_quantities(trade.quantity, choice.slices))
+    if choice.schedule != "twap" or count < 2:
+        return None
+    times = twap_times(begin, count, inp.session, inp.timetable)
+    if times is None:
+        return None
+    step = (times[1] - times[0]).total_seconds() / 60
+    if step < MIN_SLICE_MINUTES - 1e-9:
+        return (f"{choice.trade_id}: twap with {count} slices from {times[0]:%H:%M} to "
+                f"{inp.timetable.twap_end:%H:%M} puts them {step:.1f} min apart; at least "
+                f"{MIN_SLICE_MINUTES:g} min: use at most {twap_room(inp, begin)} slices")
+    return None
+
+
+def timing_problems(inp: PlannerInput, choice: OrderChoice, trade: TradeFeatures, begin: dt.datetime) -> list[str]:
+    """Why ``choice`` does not fit a stage beginning at ``begin`` (its slices alone: stages are
+    judged slice by slice, so a stage fits when each of its trades does)."""
+    assert inp.session is not None
+    _, problems = stage_times(planned_slices(trade, choice), begin, inp.session, inp.timetable)
+    spacing = twap_spacing_problem(inp, choice, trade, begin)
+    return problems + ([spacing] if spacing else [])
 
 
 def _price_rule_problem(choice: OrderChoice, trade: TradeFeatures) -> str | None:
@@ -49,7 +109,8 @@ def _price_rule_problem(choice: OrderChoice, trade: TradeFeatures) -> str | None
 
 
 def choice_problems(inp: PlannerInput, choice: OrderChoice, trade: TradeFeatures) -> list[str]:
-    """Why ``choice`` is not acceptable for ``trade`` now (empty when it is)."""
+    """Why ``choice`` is not acceptable for ``trade`` whatever the time (empty when it is); the
+    timetable (``plan_problems``) judges when its slices go out and whether they finish."""
     where = choice.trade_id
     problems = []
     if choice.order_type not in inp.allowed_order_types:
@@ -57,18 +118,6 @@ def choice_problems(inp: PlannerInput, choice: OrderChoice, trade: TradeFeatures
                         f"{inp.allowed_order_types}")
     if choice.slices > inp.max_slices:
         problems.append(f"{where}: {choice.slices} slices exceed max_slices {inp.max_slices}")
-    phase = schedule_phase(choice.schedule, Phase(inp.phase))
-    if not order_type_allowed(OrderType(choice.order_type), phase):
-        problems.append(f"{where}: order_type {choice.order_type} is not accepted in phase {phase.value} "
-                        f"(schedule {choice.schedule})")
-    if choice.schedule == "twap":
-        if continuous_minutes_left(inp) <= 0:
-            problems.append(f"{where}: twap impossible, no continuous session left today")
-        elif choice.slices > max(1, max_twap_slices(inp)):
-            problems.append(f"{where}: twap with {choice.slices} slices needs {MIN_SLICE_MINUTES:g} min each, "
-                            f"only {continuous_minutes_left(inp):.0f} min of continuous session left")
-    if choice.schedule == "closing_auction" and inp.minutes_to_close <= 0:
-        problems.append(f"{where}: no closing auction left today")
     price_problem = _price_rule_problem(choice, trade)
     if price_problem:
         problems.append(f"{where}: {price_problem}")
@@ -81,8 +130,28 @@ def choice_problems(inp: PlannerInput, choice: OrderChoice, trade: TradeFeatures
     return problems
 
 
+def schedule_problems(inp: PlannerInput, plan: ExecutionPlan) -> list[str]:
+    """The whole plan's timetable problems (and what to do), and TWAP slices packed too close."""
+    table = plan_timetable(inp, plan)
+    if table is None:
+        return ["the session's times are unknown (no session in the input): the timetable cannot be checked"]
+    problems = list(table.problems)
+    if problems:
+        problems.append(f"what to do: {table.advice}")
+    for trade in inp.trades:
+        choice = plan.choice_for(trade.trade_id)
+        if choice is None:
+            continue
+        begin = (table.buys_start if trade.side == "buy" else None) or stage_begin(inp)
+        spacing = twap_spacing_problem(inp, choice, trade, begin)
+        if spacing:
+            problems.append(spacing)
+    return problems
+
+
 def plan_problems(inp: PlannerInput, plan: ExecutionPlan) -> list[str]:
-    """Exactly one choice per input trade id, each acceptable; empty when the plan may be used."""
+    """Exactly one choice per input trade id, each acceptable, and the whole plan's timetable
+    fits today's session; empty when the plan may be used."""
     trades = {t.trade_id: t for t in inp.trades}
     counts = Counter(c.trade_id for c in plan.choices)
     problems = [f"{t}: {n} choices for one trade (give exactly one)" for t, n in counts.items() if n > 1]
@@ -92,4 +161,6 @@ def plan_problems(inp: PlannerInput, plan: ExecutionPlan) -> list[str]:
         trade = trades.get(choice.trade_id)
         if trade is not None:
             problems += choice_problems(inp, choice, trade)
+    if inp.trades:
+        problems += schedule_problems(inp, plan)
     return problems

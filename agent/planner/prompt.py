@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from agent.planner.models import PlannerInput
 
 PROMPTS_DIR = Path(__file__).parents[2] / "prompts"
-DEFAULT_PROMPT_VERSION = "planner_v1"
+DEFAULT_PROMPT_VERSION = "planner_v2"  # planner_v1 (before the timetable) stays loadable
 DATA_OPEN = "<planner_input>"
 DATA_CLOSE = "</planner_input>"
 MAX_ECHOED_ANSWER = 4000  # characters of a rejected answer shown back in the repair message

@@ -43,7 +43,8 @@ class LlmChoice(BaseModel):
     offset_ticks: int = Field(ge=-MAX_OFFSET_TICKS, le=MAX_OFFSET_TICKS,
                               description="Grid steps added to the price rule (+ = higher price). Usually 0.")
     slices: int = Field(ge=1, le=HARD_MAX_SLICES, description="Number of orders the quantity is split into.")
-    schedule: Schedule = Field(description="now | twap (spread over the continuous session) | closing_auction.")
+    schedule: Schedule = Field(description="now | twap (slices spread evenly from max(stage begin, twap_start) to "
+                                           "twap_end) | closing_auction.")
     rationale: str = Field(max_length=MAX_RATIONALE, description="Why, in one short sentence with the numbers.")
 
 

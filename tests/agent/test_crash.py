@@ -3,6 +3,12 @@
 The exchange runs as its own process (`rebal paper serve`), as KIS would; `rebal run --auto-approve`
 runs in a subprocess that SIGKILLs itself at the named point (``REBAL_CRASH_AT``), then
 `rebal runs resume` finishes the run.
+
+The exchange's market clock is frozen (``--speed 0``): it moves only when the executor waits
+(``RemotePaperClock.wait`` advances it by exactly that much), so the market every run sees does
+not depend on how fast this machine is. On a clock running at a multiple of real time, the seconds
+it takes to restart the executor become market minutes (prices leave the approved limits, a
+re-price lands a tick late and is cancelled) and a slow machine runs the later cases into the close.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ def served(tmp_path_factory):
         write_credentials(account, root / f"{point}.json")
         accounts[point] = json.loads((root / f"{point}.json").read_text())
     exchange.store.close()
-    with served_exchange(db, "--date", "2026-11-20", "--time", "10:00", "--speed", "60", "--rate-limit", "0") as url:
+    with served_exchange(db, "--date", "2026-11-20", "--time", "10:00", "--speed", "0", "--rate-limit", "0") as url:
         yield url, accounts, root
 
 

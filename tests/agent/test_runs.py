@@ -201,6 +201,7 @@ def test_transcript_is_private_and_json_lines(tmp_path):
 
 
 def test_headless_cancels_an_earlier_rebal_runs_leftover(tmp_path):
+    from agent.executor.account_state import owner_for
     from agent.executor.journal import JournalEntry
 
     with runner(make_config(tmp_path), headless=True) as r:
@@ -208,10 +209,11 @@ def test_headless_cancels_an_earlier_rebal_runs_leftover(tmp_path):
         account = exchange.accounts[r.broker.account]
         bid = exchange.book("069500")[1][5][0]
         leftover = exchange.place_order(account, "069500", Side.BUY, OrderType.LIMIT, 1, bid)
+        owner = owner_for(r.broker, r.journal, exchange.clock.now().date())
         r.journal.record_intent(JournalEntry(
             key="earlier-run/T01-069500-BUY/1", run_id="earlier-run", trade_id="T01-069500-BUY", slice_no=1,
             attempt=1, ticker="069500", side="buy", quantity=1, order_type="00", price=bid, status="acked",
-            order_no=f"{leftover.order_no:010d}"))
+            order_no=f"{leftover.order_no:010d}", **owner.model_dump()))
         result = r.start(auto_approver)
         assert result.outcome == "completed"
         assert exchange.orders[leftover.order_no].status is OrderStatus.CANCELLED

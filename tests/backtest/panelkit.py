@@ -10,6 +10,7 @@ import numpy as np
 from tools.backtest.data import PricePanel
 from tools.backtest.fills import FillModel
 from tools.market import InstrumentKind
+from tools.money import MoneyRules
 from tools.netting import NettingOptions
 
 FREE = {k: 0.0 for k in InstrumentKind}
@@ -44,4 +45,5 @@ def make_panel(closes: dict[str, Sequence[int]], *, opens: dict[str, Sequence[in
 # bt-like frictionless settings: fill at the decision close, no spread, no volume cap, no costs.
 FRICTIONLESS_FILL = FillModel(timing="same_close", min_half_tick=False, participation=None, carry_days=0,
                               respect_price_limits=False)
-FRICTIONLESS_NETTING = NettingOptions(buy_margin=0, min_trade_value=0, commission=FREE)
+FRICTIONLESS_NETTING = NettingOptions(money=MoneyRules(commission_rates=FREE, margin=0, cash_buffer=0),
+                                      min_trade_value=0)

@@ -14,19 +14,19 @@ from backtest.panelkit import FRICTIONLESS_FILL, make_panel
 
 from tools.backtest.btsizing import bt_quantity, bt_rebalance, engine_outlay
 from tools.backtest.engine import BacktestConfig, run_backtest
-from tools.backtest.fills import CostRates
 from tools.market import InstrumentKind
+from tools.money import MoneyRules
 from tools.netting import NettingOptions
 from tools.strategies.params import policy_from_name
 from tools.strategies.static import CashFlowSchedule, static_plan
 
 RATE = 0.001  # 0.1 % commission both ways: large enough to move a share in small examples
-RATES = CostRates({k: RATE for k in InstrumentKind}, 0.0)
-NO_COST = CostRates({k: 0.0 for k in InstrumentKind}, 0.0)
+RATES = MoneyRules(commission_rates={k: RATE for k in InstrumentKind}, stock_sell_tax=0.0)
+NO_COST = MoneyRules(commission_rates={k: 0.0 for k in InstrumentKind}, stock_sell_tax=0.0)
 ETF = InstrumentKind.ETF
 
 
-def quantity(amount: float, price: int, position: int, rates: CostRates = RATES) -> int:
+def quantity(amount: float, price: int, position: int, rates: MoneyRules = RATES) -> int:
     return bt_quantity(amount, float(price), position, engine_outlay(price, ETF, rates))
 
 
@@ -75,7 +75,7 @@ def test_rebalance_closes_untargeted_holdings_and_sizes_each_target_alone() -> N
 
 def test_the_engine_with_bt_sizing_reproduces_the_hand_computed_ledger() -> None:
     panel = make_panel({"069500": [10_000, 16_000, 16_000], "152380": [3_000] * 3})
-    netting = NettingOptions(buy_margin=0, min_trade_value=0, commission={k: RATE for k in InstrumentKind})
+    netting = NettingOptions(money=RATES.model_copy(update={"margin": 0.0, "cash_buffer": 0.0}), min_trade_value=0)
     config = BacktestConfig(capital=1_000_000, fill=FRICTIONLESS_FILL, netting=netting, sizing="bt",
                             policy=policy_from_name("threshold-rel20").trigger_policy())
     result = run_backtest(panel, static_plan({"069500": 0.5, "152380": 0.5}, first_index=0), config)

@@ -9,6 +9,7 @@ from backtest.panelkit import FREE, FRICTIONLESS_FILL, FRICTIONLESS_NETTING, mak
 from tools.backtest.engine import BacktestConfig, run_backtest
 from tools.backtest.fills import FillModel
 from tools.backtest.metrics import compute_metrics, twr_index
+from tools.money import MoneyRules
 from tools.netting import NettingOptions
 from tools.strategies.params import policy_from_name
 from tools.strategies.static import CashFlowSchedule, static_plan
@@ -100,7 +101,8 @@ def test_future_prices_never_change_earlier_decisions_or_equity() -> None:
 def test_cash_buffer_is_kept_after_rebalancing() -> None:
     panel = make_panel({"069500": [10_000] * 5, "152380": [5_000] * 5})
     config = BacktestConfig(capital=10_000_000, fill=FRICTIONLESS_FILL,
-                            netting=NettingOptions(cash_buffer=0.05, buy_margin=0, min_trade_value=0, commission=FREE))
+                            netting=NettingOptions(money=MoneyRules(cash_buffer=0.05, margin=0, commission_rates=FREE),
+                                                   min_trade_value=0))
     result = run_backtest(panel, static_plan({"069500": 0.5, "152380": 0.5}, first_index=0), config)
     assert result.cash[-1] >= 0.05 * result.equity[-1]
     assert result.cash[-1] < 0.06 * result.equity[-1]

@@ -7,13 +7,14 @@ import pytest
 from backtest.panelkit import make_panel
 
 from tools.backtest.bands import BandScreen
-from tools.backtest.fills import CostRates, FillModel, Order, execute
+from tools.backtest.fills import FillModel, Order, execute
 from tools.drift import TriggerPolicy, evaluate_triggers, measure_drift
-from tools.market import DEFAULT_COMMISSION, STOCK_SELL_TAX
+from tools.market import DEFAULT_COMMISSION
+from tools.money import MoneyRules
 from tools.portfolio import AccountSnapshot, PositionInput
 from tools.targets import parse_toml, targets_from_weights
 
-RATES = CostRates(dict(DEFAULT_COMMISSION), STOCK_SELL_TAX)
+RATES = MoneyRules()
 
 
 def run_fill(orders: list[Order], *, shares: list[int], cash: int, model: FillModel, **panel_kw: object) -> tuple:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,12 @@ from hypothesis import strategies as st
 
 from guardrails import HEADLESS_RULE_IDS, RULE_IDS, GuardrailContext, GuardrailLimits, check_all
 from guardrails.registry import PLAN_RULES
-from tools.market import InstrumentKind, OrderType, Phase, shift_ticks
+from tools.market import KST, InstrumentKind, OrderType, Phase, krx_calendar, shift_ticks
 from tools.netting import compute_trades
 from tools.netting.models import NettingResult
 from tools.plan import ExecutionPlan, OrderChoice, Quote, build_orders
 from tools.portfolio import AccountSnapshot, PositionInput
+from tools.schedule import SessionDay, TimetableSettings
 from tools.targets import load_targets
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "targets"
@@ -39,6 +41,11 @@ def quotes() -> dict[str, Quote]:
     return out
 
 
+_AT = dt.datetime(2026, 3, 10, 10, 30, tzinfo=KST)
+TIMETABLE_INPUTS = {"start": _AT, "session": SessionDay.of(krx_calendar(), _AT), "timetable_settings": TimetableSettings()}
+NO_TIMETABLE = dict.fromkeys(TIMETABLE_INPUTS)
+
+
 @pytest.fixture(scope="module")
 def netting() -> NettingResult:
     return compute_trades(load_targets(EXAMPLES / "demo.toml"), account())
@@ -50,14 +57,16 @@ def context(netting: NettingResult, *, plan: ExecutionPlan | None = None, orders
     if orders is None:
         orders = build_orders(netting.trades, plan, quotes())
     rest.setdefault("phase", Phase.CONTINUOUS)
+    for key, value in TIMETABLE_INPUTS.items():  # 10:30 on a session day (tests/core/test_schedule.py)
+        rest.setdefault(key, value)
     return GuardrailContext.from_netting(netting, account(), plan=plan, orders=tuple(orders), quotes=quotes(),
                                          **rest)
 
 
 def test_rule_ids_are_stable() -> None:
     assert RULE_IDS == ("cash_flow", "weight_tolerance", "abnormal_trade", "krx.whole_quantity", "krx.sellable",
-                        "krx.tick", "krx.price_limit", "krx.order_type_session", "plan.coverage", "plan.slices",
-                        "plan.allow_list")
+                        "krx.tick", "krx.price_limit", "krx.order_type_session", "schedule.fits_session",
+                        "schedule.buys_after_sells", "plan.coverage", "plan.slices", "plan.allow_list")
     assert HEADLESS_RULE_IDS == ("headless.turnover", "headless.order_count", "headless.order_notional")
     assert all(fn.rule_id == rid for rid, fn in PLAN_RULES.items())
 
@@ -67,8 +76,10 @@ def test_a_sound_plan_passes_every_rule(netting: NettingResult) -> None:
     assert report.passed, [r.message for r in report.failures]
     assert [r.rule_id for r in report.results] == list(RULE_IDS)
     cash = report.result("cash_flow")
-    assert cash.figures["cash"] == 3_000_000
-    assert cash.figures["sell_proceeds"] + 3_000_000 >= cash.figures["buy_cost"] * 1.01
+    assert cash.figures["cash"] == 3_000_000 and cash.figures["cash_kept"] == 120_200  # 1 % of 12,020,000
+    assert cash.figures["available"] == (3_000_000 - cash.figures["cash_kept"]
+                                         + cash.figures["proceeds_after_margin"])
+    assert 0 < cash.figures["committed"] <= cash.figures["available"]
 
 
 def test_headless_caps_are_separate(netting: NettingResult) -> None:
@@ -86,9 +97,13 @@ def test_headless_caps_are_separate(netting: NettingResult) -> None:
 
 def test_cash_flow_fails_when_buys_exceed_cash(netting: NettingResult) -> None:
     poorer = netting.model_copy(update={"trades": netting.buys})  # drop the sells that fund the buys
-    result = PLAN_RULES["cash_flow"](GuardrailContext(snapshot=account(), trades=poorer.trades))
+    plan = ExecutionPlan.uniform([t.trade_id for t in poorer.trades], order_type="00", price_rule="ask1")
+    result = PLAN_RULES["cash_flow"](context(poorer, plan=plan))
     assert not result.passed
     assert result.figures["sell_proceeds"] == 0 and result.figures["surplus"] < 0
+    assert "short by" in result.message and "fewer shares" in result.message
+    bare = PLAN_RULES["cash_flow"](GuardrailContext(snapshot=account(), trades=poorer.trades))
+    assert not bare.passed and "cannot check: no orders" in bare.message  # fails closed without orders
 
 
 def test_weight_tolerance(netting: NettingResult) -> None:
@@ -140,8 +155,9 @@ def test_order_type_must_suit_the_session(netting: NettingResult) -> None:
     assert session(context(netting, plan=plan("03", "now"), phase=Phase.CONTINUOUS)).passed
     assert not session(context(netting, plan=plan("03", "closing_auction"))).passed  # 최유리 not in auctions
     assert session(context(netting, plan=plan("02", "closing_auction"))).passed
-    assert not session(context(netting, plan=plan("00", "now"), phase=Phase.POST_CLOSE)).passed
-    unknown = session(context(netting, plan=plan("00", "now"), phase=None))
+    # Without the timetable's inputs, "now" is judged in the context's phase.
+    assert not session(context(netting, plan=plan("00", "now"), phase=Phase.POST_CLOSE, **NO_TIMETABLE)).passed
+    unknown = session(context(netting, plan=plan("00", "now"), phase=None, **NO_TIMETABLE))
     assert not unknown.passed and "phase unknown" in unknown.message
 
 
@@ -156,9 +172,8 @@ def test_rules_fail_closed_without_a_plan(netting: NettingResult) -> None:
     bare = GuardrailContext.from_netting(netting, account())
     report = check_all(bare)
     failed = {r.rule_id for r in report.results if not r.passed}
-    assert {"krx.whole_quantity", "plan.coverage", "plan.slices", "plan.allow_list"} <= failed
-    assert report.result("cash_flow").passed  # trade-level rules still run
-    assert not check_all(bare, rules=["cash_flow", "weight_tolerance", "abnormal_trade"],
+    assert {"cash_flow", "krx.whole_quantity", "plan.coverage", "plan.slices", "plan.allow_list"} <= failed
+    assert not check_all(bare, rules=["weight_tolerance", "abnormal_trade"],  # trade-level rules still run
                          headless=False).failures
     with pytest.raises(ValueError, match="unknown guardrail"):
         check_all(bare, rules=["nope"])
@@ -183,16 +198,20 @@ choices = st.builds(
     OrderChoice, trade_id=st.just("x"), order_type=st.sampled_from(["00", "01", "02", "03", "04"]),
     price_rule=st.sampled_from(["bid1", "ask1", "mid"]), offset_ticks=st.integers(-2, 2),
     slices=st.integers(1, 5), schedule=st.just("now"))
+priced_choices = choices.filter(lambda c: c.order_type in ("00", "02"))
 
 
 @settings(max_examples=150, deadline=None)
 @given(data=st.data(), mutation=st.sampled_from(MUTATIONS))
 def test_guardrails_reject_every_mutated_plan(netting: NettingResult, data: st.DataObject, mutation: str) -> None:
     trades = netting.trades
-    plan = ExecutionPlan(choices=tuple(data.draw(choices).model_copy(update={"trade_id": t.trade_id})
-                                       for t in trades))
+    # Buys as limits: a buy as 01/03/04 reserves cash at the upper limit, which this account cannot fund.
+    plan = ExecutionPlan(choices=tuple(data.draw(choices if t.side == "sell" else priced_choices)
+                                       .model_copy(update={"trade_id": t.trade_id}) for t in trades))
     orders = list(build_orders(trades, plan, quotes()))
-    assert check_all(context(netting, plan=plan, orders=orders), headless=False).passed  # sound before mutation
+    # Integrity only: random order types make some plans infeasible (02 sells before buys), not unsound.
+    integrity = [r for r in RULE_IDS if not r.startswith("schedule.")]
+    assert check_all(context(netting, plan=plan, orders=orders), rules=integrity, headless=False).passed
 
     index = data.draw(st.integers(0, len(orders) - 1))
     order = orders[index]
@@ -233,5 +252,5 @@ def test_guardrails_reject_every_mutated_plan(netting: NettingResult, data: st.D
         others = [t for t in OrderType if t.value != order.order_type.value]
         orders[index] = order.model_copy(update={"order_type": data.draw(st.sampled_from(others))})
     mutated_plan = plan.model_copy(update={"choices": tuple(choice_list)})
-    report = check_all(context(netting, plan=mutated_plan, orders=orders), headless=False)
+    report = check_all(context(netting, plan=mutated_plan, orders=orders), rules=integrity, headless=False)
     assert not report.passed, mutation

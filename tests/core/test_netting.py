@@ -13,12 +13,14 @@ from hypothesis import strategies as st
 
 from tools.drift import TriggerPolicy, evaluate_triggers, measure_drift
 from tools.market import DEFAULT_COMMISSION, STOCK_SELL_TAX, InstrumentKind
+from tools.money import MoneyRules
 from tools.netting import NettingError, NettingOptions, compute_trades
 from tools.portfolio import AccountSnapshot, PositionInput
 from tools.targets import load_targets
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "targets"
 TICKERS = ("069500", "360750", "152380", "132030")
+NO_BUFFER = NettingOptions(money=MoneyRules(cash_buffer=0.0))  # the worked example keeps no cash buffer
 
 
 # --- the worked example -----------------------------------------------------------------------
@@ -43,7 +45,7 @@ def test_worked_example_threshold_rebalance() -> None:
                                 TriggerPolicy(mp_band=None, sub_band=None, relative_band=0.2))
     assert verdict.triggered and [b.asset for b in verdict.breaches] == ["069500"]
 
-    result = compute_trades(targets, account)
+    result = compute_trades(targets, account, NO_BUFFER)
     assert result.solver == "milp"
     sides = {t.ticker: t.side for t in result.trades}
     assert sides["069500"] == "sell"
@@ -133,7 +135,7 @@ def small_cases(draw: st.DrawFn) -> tuple[AccountSnapshot, dict[str, float], Net
     weights = {t: invested * r / total for t, r in zip(tickers, raw, strict=True) if r} if total else {}
     options = NettingOptions(
         buy_only=draw(st.booleans()),
-        cash_buffer=draw(st.sampled_from([0.0, 0.02])),
+        money=MoneyRules(cash_buffer=draw(st.sampled_from([0.0, 0.02])), margin=draw(st.sampled_from([0.0, 0.01]))),
         min_trade_value=draw(st.sampled_from([0, 10_000, 50_000])),
         locked=frozenset(draw(st.sets(st.sampled_from(tickers), max_size=1))),
         excluded=frozenset(draw(st.sets(st.sampled_from(tickers), max_size=1))),
@@ -147,22 +149,24 @@ def brute_force(account: AccountSnapshot, effective: dict[str, float], options: 
     problem statement (not from the solver's code). Returns (objective, vectors tried)."""
     equity = account.equity
     tickers = sorted(effective)
-    room = max(account.cash - math.ceil(options.cash_buffer * equity), 0)
+    money = options.money
+    margin = money.margin
+    room = max(account.cash - math.ceil(money.cash_buffer * equity), 0)
     sellable_value = 0.0
     choices = []
     for ticker in tickers:
         price, kind = account.price_of(ticker), account.kind_of(ticker)
         held = account.quantity_of(ticker)
-        rate = options.commission[kind]
-        tax = options.stock_sell_tax if kind is InstrumentKind.STOCK else 0.0
+        rate = money.commission_rates[kind]
+        tax = money.stock_sell_tax if kind is InstrumentKind.STOCK else 0.0
         can_sell = 0 if options.buy_only or ticker in options.locked else account.sellable_of(ticker)
-        sellable_value += can_sell * price * (1 - rate - tax)
+        sellable_value += can_sell * price * (1 - rate - tax) / (1 + margin) ** 2
         choices.append((ticker, price, held, rate, tax, can_sell))
     vectors = []
     for ticker, price, _held, rate, _tax, can_sell in choices:
         min_shares = max(1, -(-options.min_trade_value // price))
         can_buy = 0 if ticker in options.locked or ticker in options.excluded else \
-            int((room + sellable_value) // (price * (1 + rate) * (1 + options.buy_margin)))
+            int((room + sellable_value) // (price * (1 + rate) * (1 + margin)))
         allowed = [0]
         allowed += [d for d in range(1, can_buy + 1) if d >= min_shares]
         allowed += [-d for d in range(1, can_sell + 1) if d >= min(min_shares, can_sell)]
@@ -172,10 +176,11 @@ def brute_force(account: AccountSnapshot, effective: dict[str, float], options: 
         tried += 1
         cash_use, error, cost = 0.0, 0.0, 0.0
         for d, (ticker, price, held, rate, tax, _) in zip(trade, choices, strict=True):
+            # tools.money's cash row, with buys one margin above and sells one margin below the reference.
             if d > 0:
-                cash_use += price * d * (1 + rate) * (1 + options.buy_margin)
+                cash_use += price * (1 + margin) * d * (1 + rate)
             else:
-                cash_use += price * d * (1 - rate - tax)
+                cash_use += price / (1 + margin) * d * (1 - rate - tax) / (1 + margin)
             error += abs(price * (held + d) / equity - effective[ticker])
             cost += price * (rate * abs(d) + tax * max(-d, 0))
         if cash_use <= room + 1e-3:
@@ -219,7 +224,9 @@ def accounts(draw: st.DrawFn) -> tuple[AccountSnapshot, dict[str, float], Nettin
     invested = draw(st.floats(0.5, 1.0))
     weights = dict(zip(targeted, invested * raw / raw.sum(), strict=True))
     options = NettingOptions(
-        buy_only=draw(st.booleans()), cash_buffer=draw(st.sampled_from([0.0, 0.01, 0.05])),
+        buy_only=draw(st.booleans()),
+        money=MoneyRules(cash_buffer=draw(st.sampled_from([0.0, 0.01, 0.05])),
+                         margin=draw(st.sampled_from([0.0, 0.01, 0.03]))),
         min_trade_value=draw(st.sampled_from([0, 10_000, 1_000_000])),
         locked=frozenset(draw(st.sets(st.sampled_from(tickers), max_size=2))),
         excluded=frozenset(draw(st.sets(st.sampled_from(tickers), max_size=2))),
@@ -233,12 +240,16 @@ def accounts(draw: st.DrawFn) -> tuple[AccountSnapshot, dict[str, float], Nettin
 def test_safety_properties(case: tuple) -> None:
     account, weights, options = case
     result = compute_trades(weights, account, options)
-    buffer = math.ceil(options.cash_buffer * account.equity)
+    money = options.money
+    buffer = money.cash_kept(account.equity)
     # No overdraft: exact post-trade cash never below the buffer (or below today's cash if already under it).
     assert result.cash_after >= min(buffer, account.cash) >= 0
-    # Buys are covered with the guardrail's 1 % headroom.
-    proceeds = sum(t.notional - t.est_costs for t in result.sells)
-    assert account.cash + proceeds >= sum(t.notional + t.commission for t in result.buys) * 1.01
+    # tools.money's cash row holds at the reference prices, in integer won.
+    proceeds = sum(money.sell_proceeds(t.quantity, t.reference_price, t.kind) for t in result.sells)
+    assert proceeds == sum(t.notional - t.est_costs for t in result.sells)
+    committed = sum(money.buy_commitment(t.quantity, t.reference_price, t.kind) for t in result.buys)
+    assert committed == sum(t.notional + t.commission for t in result.buys)
+    assert committed <= money.available(account.cash, account.equity, proceeds)
     seen = set()
     for trade in result.trades:
         assert trade.ticker not in seen  # netted: one trade per ticker, never sold and bought back
@@ -255,6 +266,50 @@ def test_safety_properties(case: tuple) -> None:
         assert trade.ticker not in options.locked
     assert all(q >= 0 for q in result.quantities_after.values())
     assert result.lower_bound <= result.error + 1e-9
+
+
+@settings(max_examples=150, deadline=None)
+@given(accounts(), st.data())
+def test_netting_plans_pass_cash_flow_at_the_touch(case: tuple, data: st.DataObject) -> None:
+    """Whatever netting proposes passes the cash_flow guardrail when its orders are limits at the
+    touch (or the mid) and the touch lies within the margin of the reference price; unpriced sells
+    count at the reference price. Slices, order types 00/02 and offsets of 0 are drawn at random."""
+    from guardrails import GuardrailContext, GuardrailLimits, check_all
+    from tools.market import round_to_tick
+    from tools.plan import ExecutionPlan, OrderChoice, Quote, build_orders
+
+    account, weights, options = case
+    # Mostly fully invested targets with selling allowed: the cash row then binds and the sales fund the buys.
+    invested = data.draw(st.sampled_from([1.0, 1.0, 0.995, sum(weights.values())]))
+    weights = {t: w * invested / sum(weights.values()) for t, w in weights.items()}
+    options = options.model_copy(update={"buy_only": options.buy_only and data.draw(st.booleans())
+                                         and data.draw(st.booleans())})
+    result = compute_trades(weights, account, options)
+    money = options.money
+    quotes, choices = {}, []
+    for trade in result.trades:
+        ref, kind = trade.reference_price, trade.kind
+        edge = st.one_of(st.just(1.0), st.floats(0, 1))  # often at the margin's edge, where it binds
+        up, down = data.draw(edge), data.draw(edge)
+        ask = round_to_tick(ref * (1 + up * money.margin), kind)  # on the grid, ≤ ref × (1 + m)
+        bid = round_to_tick(ref / (1 + down * money.margin), kind, up=True)  # on the grid, ≥ ref ÷ (1 + m)
+        assert ask <= ref * (1 + money.margin) and bid * (1 + money.margin) >= ref
+        quotes[trade.ticker] = Quote(ticker=trade.ticker, bid=bid, ask=ask, base_price=ref, kind=kind)
+        if trade.side == "buy":
+            choice = {"order_type": data.draw(st.sampled_from(["00", "02"])),
+                      "price_rule": data.draw(st.sampled_from(["ask1", "mid"]))}
+        else:
+            choice = data.draw(st.sampled_from([{"order_type": "00", "price_rule": "bid1"},
+                                                {"order_type": "02", "price_rule": "mid"},
+                                                {"order_type": "01"}, {"order_type": "03"}]))
+        choices.append(OrderChoice(trade_id=trade.trade_id, slices=data.draw(st.integers(1, 5)), **choice))
+    plan = ExecutionPlan(choices=tuple(choices))
+    orders = build_orders(result.trades, plan, quotes)
+    ctx = GuardrailContext.from_netting(result, account, plan=plan, orders=orders, quotes=quotes,
+                                        limits=GuardrailLimits(money=money))
+    (verdict,) = check_all(ctx, rules=["cash_flow"], headless=False).results
+    assert verdict.passed, verdict.message
+    assert all(isinstance(verdict.figures[k], int) for k in ("committed", "available", "sell_proceeds", "cash_kept"))
 
 
 @settings(max_examples=60, deadline=None)

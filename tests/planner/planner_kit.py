@@ -25,10 +25,10 @@ from tools.netting.models import Trade
 from tools.plan import ExecutionPlan, Quote, build_orders
 from tools.portfolio import AccountSnapshot, PositionInput
 from tools.prices import DailyBar
+from tools.schedule import SessionDay, TimetableSettings
 
 SESSION_DAY = dt.date(2026, 3, 10)  # a Tuesday session
 GEMINI_MODEL = "gemini-2.5-flash"
-GEMINI_URL = f"https://generativelanguage.googleapis.com/v1beta/models/{GEMINI_MODEL}:generateContent"
 
 
 def make_trade(trade_id: str, ticker: str, side: str, quantity: int, price: int,
@@ -116,13 +116,24 @@ def assert_traded_unchanged(trades: Sequence[Trade], plan: ExecutionPlan, quotes
 
 
 def gemini_body(text: str | None, *, finish: str = "STOP", prompt_tokens: int = 1_500,
-                output_tokens: int = 240) -> dict[str, Any]:
-    """A generateContent response as the Gemini API sends it."""
-    parts = [] if text is None else [{"text": text}]
-    return {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": finish, "index": 0}],
-            "usageMetadata": {"promptTokenCount": prompt_tokens, "candidatesTokenCount": output_tokens,
-                              "totalTokenCount": prompt_tokens + output_tokens},
-            "modelVersion": GEMINI_MODEL, "responseId": "resp-1"}
+                output_tokens: int = 240, model: str = GEMINI_MODEL,
+                response_id: str = "m2bTaaOxJ9S2nvgP1M3IqAk") -> dict[str, Any]:
+    """A generateContent response as the Gemini API sends it (the one place the tests and the
+    bench build them; errors: ``support.fake_gemini.gemini_error``). Fields at their default are
+    left out, as the API's JSON does: no ``content`` for an answer that was blocked, no
+    ``candidatesTokenCount`` when nothing was generated."""
+    candidate: dict[str, Any] = {"index": 0, "finishReason": finish}
+    if text is not None:
+        candidate["content"] = {"parts": [{"text": text}], "role": "model"}
+    if finish == "SAFETY":
+        candidate["safetyRatings"] = [
+            {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True},
+            {"category": "HARM_CATEGORY_HARASSMENT", "probability": "NEGLIGIBLE"}]
+    usage: dict[str, Any] = {"promptTokenCount": prompt_tokens, "totalTokenCount": prompt_tokens + output_tokens,
+                             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}]}
+    if output_tokens:
+        usage["candidatesTokenCount"] = output_tokens
+    return {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model, "responseId": response_id}
 
 
 def choice(trade_id: str, order_type: str = "00", price_rule: str | None = "bid1", slices: int = 1,
@@ -143,6 +154,12 @@ def as_text(answer: dict[str, Any]) -> str:
     return json.dumps(answer, ensure_ascii=False)
 
 
+def answer_for(trade_ids: Sequence[str]) -> dict[str, Any]:
+    """A valid plan for any trades: one limit order at the touch per trade, taking liquidity."""
+    return {"choices": [choice(t, price_rule="ask1" if t.endswith("BUY") else "bid1",
+                               rationale="small order: one limit at the touch") for t in trade_ids]}
+
+
 # --- planner inputs built directly (rules tests) ----------------------------------------------
 
 
@@ -156,10 +173,25 @@ def features(**overrides: Any) -> TradeFeatures:
     return TradeFeatures(**(base | overrides))
 
 
+def session_day(day: dt.date = SESSION_DAY) -> SessionDay:
+    """A regular session (09:00, continuous trading to 15:20, close 15:30), built without a calendar."""
+    def at(hour: int, minute: int, on: dt.date = day) -> dt.datetime:
+        return dt.datetime.combine(on, dt.time(hour, minute), KST)
+
+    following = day + dt.timedelta(days=1 if day.weekday() < 4 else 7 - day.weekday())
+    return SessionDay(day=day, is_session=True, open=at(9, 0), continuous_close=at(15, 20), close=at(15, 30),
+                      next_open=at(9, 0), next_session_open=at(9, 0, following))
+
+
 def planner_input(*trades: TradeFeatures, phase: str = "continuous", minutes_to_close: float = 300.0,
-                  max_slices: int = 5, allowed: Sequence[str] = ("00", "01", "02", "03", "04")) -> PlannerInput:
-    return PlannerInput(run_id="run-1", as_of="2026-03-10T10:30:00+09:00", phase=phase,
+                  max_slices: int = 5, allowed: Sequence[str] = ("00", "01", "02", "03", "04"),
+                  timetable: TimetableSettings | None = None) -> PlannerInput:
+    """An input ``minutes_to_close`` before the close of SESSION_DAY (``phase`` must agree)."""
+    session = session_day()
+    as_of = session.close - dt.timedelta(minutes=minutes_to_close)
+    return PlannerInput(run_id="run-1", as_of=as_of.isoformat(), phase=phase,
                         minutes_to_close=minutes_to_close, max_slices=max_slices, allowed_order_types=list(allowed),
+                        session=session, timetable=timetable or TimetableSettings(),
                         trades=list(trades or (features(),)))
 
 

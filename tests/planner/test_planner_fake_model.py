@@ -87,7 +87,7 @@ BAD_ANSWERS = {
                         "3 choices for one trade"),
     "best-price order in the auction": (tool_answer(_answer(order_type="03", price_rule=None,
                                                             schedule="closing_auction")),
-                                        "not accepted in phase closing_auction"),
+                                        "is not accepted in the closing auction"),
     "market order larger than the touch": (tool_answer(_answer(order_type="01", price_rule=None)),
                                            None),
     "wrong tool name": (tool_answer(valid_answer(), name="SomethingElse"), "Unknown tool type"),

@@ -67,9 +67,13 @@ def test_large_against_volume_is_capped_by_max_slices() -> None:
 
 
 def test_slices_capped_by_time_left() -> None:
-    # 16 min of continuous session left at ≥ 3 min per slice → at most 5, though 10 are wanted and allowed.
-    choice = plan_one(quantity=1_000, depth_at_touch=100, max_slices=10, minutes_to_close=26)
+    # At 14:45, 15 min of the TWAP window (to 15:00) left at ≥ 3 min per slice → at most 5, though
+    # 10 are wanted and allowed.
+    choice = plan_one(quantity=1_000, depth_at_touch=100, max_slices=10, minutes_to_close=45)
     assert only(choice) == ("00", "ask1", 5, "twap")
+    # At 15:04 the TWAP window is over and a slice sent now could rest past 15:20: the closing auction.
+    assert only(plan_one(quantity=1_000, depth_at_touch=100, max_slices=10, minutes_to_close=26)) == (
+        "00", "ask1", 1, "closing_auction")
 
 
 def test_near_the_close() -> None:
@@ -84,7 +88,7 @@ def test_outside_the_continuous_session() -> None:
     assert only(plan_one(phase="closing_auction", minutes_to_close=5)) == ("00", "ask1", 1, "closing_auction")
     assert only(plan_one(phase="opening_auction", minutes_to_close=400)) == ("00", "ask1", 1, "now")
     assert plan_one(phase="opening_auction", minutes_to_close=400, quantity=5_000).schedule == "twap"
-    assert only(plan_one(phase="pre_open", minutes_to_close=500)) == ("00", "ask1", 1, "twap")
+    assert only(plan_one(phase="pre_open", minutes_to_close=500)) == ("00", "ask1", 1, "now")  # sent at the open
     closed = plan_one(phase="post_close", minutes_to_close=0)
     assert only(closed) == ("00", "ask1", 1, "now") and "no session left today" in closed.rationale
 

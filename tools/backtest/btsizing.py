@@ -22,11 +22,11 @@ the shared cash. bt (1.4.1, ``bt.algos.Rebalance`` → ``StrategyBase.rebalance`
 Securities are sized independently, so bt's order of processing does not change any quantity; cash
 can only go negative within bt's loop, never after it (buys spend at most, sales raise at least,
 their amounts, which sum to the cash). The outlay uses the costs the engine's fills will book
-(``tools.market.commission`` on the notional, plus ``sell_tax`` for stocks) at the reference
+(``MoneyRules.commission`` on the notional, plus ``sell_tax`` for stocks) at the reference
 close; bt's commission is whatever function it is given. Money is in the panel's integer units,
 as floats where bt uses floats. The engine stays long-only: bt would open a short where its
 rounding asks for one; here that sale is capped at the shares held. Of the netting options only
-the cost rates apply (no cash buffer, minimum trade or buy margin, as in bt); a target without a
+the cost rates of ``money`` apply (no cash buffer, minimum trade or margin, as in bt); a target without a
 price at the bar is not traded (bt raises); ``run_backtest`` refuses cash flows in this mode.
 """
 
@@ -37,8 +37,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from tools.backtest.fills import CostRates
-from tools.market import InstrumentKind, commission, sell_tax
+from tools.market import InstrumentKind
+from tools.money import MoneyRules
 
 TOL = 1e-16  # bt.core.TOL: bt's ``is_zero``, and the rtol of its outlay search
 ATOL = 1e-8  # np.isclose's default atol, which that search keeps (in bt's money; here the panel's units)
@@ -81,21 +81,20 @@ def bt_quantity(amount: float, price: float, position: int, outlay: Callable[[in
     return max(q, -position)
 
 
-def engine_outlay(price: int, kind: InstrumentKind, rates: CostRates) -> Callable[[int], float]:
+def engine_outlay(price: int, kind: InstrumentKind, rates: MoneyRules) -> Callable[[int], float]:
     """``outlay(q)`` as ``fills.execute`` books a trade of ``q`` shares at ``price`` (no spread)."""
-    rate = rates.commission[kind]
 
     def outlay(q: int) -> float:
         notional = abs(q) * price
         if q >= 0:
-            return notional + commission(notional, rate)
-        return -(notional - commission(notional, rate) - sell_tax(notional, kind, rates.stock_sell_tax))
+            return notional + rates.commission(notional, kind)
+        return -(notional - rates.commission(notional, kind) - rates.sell_tax(notional, kind))
 
     return outlay
 
 
 def bt_rebalance(weights: Mapping[int, float], shares: np.ndarray, cash: int, price: np.ndarray,
-                 kinds: tuple[InstrumentKind, ...], rates: CostRates) -> dict[int, int]:
+                 kinds: tuple[InstrumentKind, ...], rates: MoneyRules) -> dict[int, int]:
     """bt's ``Rebalance``: column → signed quantity for ``weights`` (column → weight of the whole
     value; what they leave is cash). ``price``: the rebalance bar's prices, in money units."""
     held = shares * price

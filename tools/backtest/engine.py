@@ -29,9 +29,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from tools.backtest.bands import BandScreen, PanelCalendar
 from tools.backtest.btsizing import bt_rebalance
 from tools.backtest.data import PricePanel
-from tools.backtest.fills import CostRates, FillModel, Order, execute
+from tools.backtest.fills import FillModel, Order, execute
 from tools.backtest.result import BacktestResult, RebalanceEvent
 from tools.drift import TriggerPolicy, calendar_due, evaluate_triggers, measure_drift
+from tools.money import MoneyRules
 from tools.netting import NettingError, NettingOptions, compute_trades
 from tools.portfolio import AccountSnapshot, PositionInput
 from tools.strategies.base import TargetChange, TargetPlan
@@ -44,7 +45,9 @@ class BacktestConfig(BaseModel):
 
     capital: int = Field(default=10_000_000, ge=0)  # integer money units (KRW; cents for USD)
     fill: FillModel = FillModel()
-    netting: NettingOptions = NettingOptions()
+    # A backtest keeps no cash buffer unless asked (the strategy file's [backtest] cash_buffer);
+    # commission, tax and margin are MoneyRules' defaults. The fills charge ``netting.money`` too.
+    netting: NettingOptions = NettingOptions(money=MoneyRules(cash_buffer=0.0))
     policy: TriggerPolicy | None = None
     invest_contributions: bool = True  # buy-only investing of new cash when no rebalance is due
     # "bt": bt's per-security whole-share sizing (tools.backtest.btsizing), for comparisons with bt
@@ -71,7 +74,7 @@ class _Run:
         self.codes = panel.core_codes()
         self.column = {code: j for j, code in enumerate(self.codes)}
         self.close = panel.valuation_close
-        self.rates = CostRates(dict(config.netting.commission), config.netting.stock_sell_tax)
+        self.rates = config.netting.money
         self.calendar = PanelCalendar(panel.dates)
         self.changes: dict[int, TargetChange] = {c.index: c for c in plan.changes}
         self._targets: dict[int, Targets] = {}  # change index → core targets (built once)

@@ -9,13 +9,14 @@
 * Size: at most ``participation`` × the session's volume; no fill at all on a zero-volume or
   missing bar, and none for a buy (sell) when the bar is flat at the upper (lower) price limit.
   Unfilled remainders stay open for ``carry_days`` more sessions, then are cancelled.
-* Costs: ``tools.market.commission`` on both sides and ``sell_tax`` on stock sales, with the
-  rates the netting core uses (:class:`CostRates` from ``NettingOptions``). Sells go first; buys are scaled down pro rata when cash is short.
+* Costs: ``tools.money.MoneyRules`` (the netting options' ``money``, so the fills charge exactly
+  what the netting core assumed): commission on both sides, the sell tax on stock sales; a buy
+  debits ``buy_commitment`` at its fill price. Sells go first; when the cash after them is short,
+  ``MoneyRules.shrink_buys`` scales the buys down pro rata (the executor's rule too).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,7 +24,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.backtest.data import PricePanel
-from tools.market import InstrumentKind, commission, price_limits, sell_tax, tick_size
+from tools.market import price_limits, tick_size
+from tools.money import BuyRequest, MoneyRules, buy_notional, sell_notional
 
 FillTiming = Literal["next_open", "next_close", "same_close"]
 
@@ -37,15 +39,6 @@ class FillModel(BaseModel):
     participation: float | None = Field(default=0.05, gt=0, le=1)
     carry_days: int = Field(default=2, ge=0)
     respect_price_limits: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class CostRates:
-    """Commission per instrument kind and the stock sell tax: taken from the netting options, so the
-    fills charge exactly what the netting core assumed."""
-
-    commission: dict[InstrumentKind, float]
-    stock_sell_tax: float
 
 
 @dataclass(slots=True)
@@ -96,7 +89,7 @@ def _limit_locked(panel: PricePanel, index: int, column: int, side: str, previou
 
 
 def execute(orders: list[Order], index: int, panel: PricePanel, shares: np.ndarray, cash: int,
-            model: FillModel, rates: CostRates, *, at_close: bool,
+            model: FillModel, rates: MoneyRules, *, at_close: bool,
             previous_close: np.ndarray) -> tuple[list[Fill], int, list[Order]]:
     """Fill what the bar allows; returns (fills, cash after, orders still open). Mutates ``shares``."""
     bar_price = panel.close if at_close else panel.open
@@ -119,10 +112,10 @@ def execute(orders: list[Order], index: int, panel: PricePanel, shares: np.ndarr
         quantity = min(quantity, int(shares[j]))
         if quantity > 0:
             price = reference - half_spread(panel, j, reference, model)
-            notional = math.floor(quantity * price)
-            fee = commission(notional, rates.commission[panel.kinds[j]])
-            tax = sell_tax(notional, panel.kinds[j], rates.stock_sell_tax)
-            cash += notional - fee - tax
+            notional = sell_notional(quantity, price)
+            fee = rates.commission(notional, panel.kinds[j])
+            tax = rates.sell_tax(notional, panel.kinds[j])
+            cash += notional - fee - tax  # = rates.sell_proceeds(quantity, price, kind)
             shares[j] -= quantity
             used[j] += quantity
             fills.append(Fill(index, j, "sell", quantity, price, notional, fee, tax, (reference - price) * quantity))
@@ -131,24 +124,15 @@ def execute(orders: list[Order], index: int, panel: PricePanel, shares: np.ndarr
     buys = [(order, *fillable(order)) for order in orders if order.side == "buy"]
     planned = [(o, q, ref, ref + half_spread(panel, o.column, ref, model)) for o, q, ref in buys]
 
-    def cost(quantity: int, price: float, column: int) -> int:
-        notional = math.ceil(quantity * price)
-        return notional + commission(notional, rates.commission[panel.kinds[column]])
-
-    total = sum(cost(q, p, o.column) for o, q, _, p in planned if q > 0)
-    if total > cash:  # scale every buy by one factor, then trim share by share until it fits
-        factor = cash / total
-        planned = [(o, int(q * factor), ref, p) for o, q, ref, p in planned]
-        while sum(cost(q, p, o.column) for o, q, _, p in planned if q > 0) > cash:
-            k = max(range(len(planned)), key=lambda n: planned[n][1] * planned[n][3])  # trim the largest
-            o, q, ref, p = planned[k]
-            planned[k] = (o, q - 1, ref, p)
+    sized = rates.shrink_buys([BuyRequest(n, q, p, panel.kinds[o.column])
+                               for n, (o, q, _, p) in enumerate(planned) if q > 0], cash)
+    planned = [(o, sized.get(n, q), ref, p) for n, (o, q, ref, p) in enumerate(planned)]
     for order, quantity, reference, price in planned:
         j = order.column
         if quantity > 0:
-            notional = math.ceil(quantity * price)
-            fee = commission(notional, rates.commission[panel.kinds[j]])
-            cash -= notional + fee
+            notional = buy_notional(quantity, price)
+            fee = rates.commission(notional, panel.kinds[j])
+            cash -= notional + fee  # = rates.buy_commitment(quantity, price, kind)
             shares[j] += quantity
             used[j] += quantity
             fills.append(Fill(index, j, "buy", quantity, price, notional, fee, 0, (price - reference) * quantity))

@@ -11,6 +11,7 @@ from tools.backtest.engine import BacktestConfig, run_backtest
 from tools.backtest.fills import FillModel
 from tools.backtest.result import BacktestResult
 from tools.drift import TriggerPolicy
+from tools.money import MoneyRules
 from tools.netting import NettingOptions
 from tools.strategies.build import build_plan, first_decision_index
 from tools.strategies.params import StrategyFile
@@ -26,6 +27,9 @@ class RunSpec:
     capital: int | None = None
     fill: FillModel | None = None
     netting: NettingOptions | None = None
+    # Commission, tax and margin (e.g. ``RebalConfig.money``, the live run's); None: MoneyRules' defaults.
+    # Used by the default netting options only (``netting`` above brings its own).
+    money: MoneyRules | None = None
     policy: TriggerPolicy | None = None  # None: the strategy file's [policy]
     label: str | None = None
     sizing: Literal["netting", "bt"] = "netting"  # "bt": bt's per-security floor, for comparisons with bt only
@@ -36,9 +40,15 @@ def default_fill(strategy: StrategyFile) -> FillModel:
     return FillModel(timing=b.fill, slippage_bp=b.slippage_bp, participation=b.participation)
 
 
-def default_netting(strategy: StrategyFile) -> NettingOptions:
-    # The core's defaults (10,000 minimum trade: 10,000 KRW, or 100 USD in cents), plus the file's buffer.
-    return NettingOptions(cash_buffer=strategy.backtest.cash_buffer)
+def default_netting(strategy: StrategyFile, money: MoneyRules | None = None) -> NettingOptions:
+    """The core's defaults (10,000 minimum trade: 10,000 KRW, or 100 USD in cents) with ``money``'s
+    rates. The cash buffer is the strategy file's [backtest] cash_buffer when the file sets it, else
+    ``money``'s; without ``money`` it is the file's (default 0: a backtest keeps no buffer unless asked)."""
+    if money is None:
+        return NettingOptions(money=MoneyRules(cash_buffer=strategy.backtest.cash_buffer))
+    if "cash_buffer" in strategy.backtest.model_fields_set:
+        money = money.model_copy(update={"cash_buffer": strategy.backtest.cash_buffer})
+    return NettingOptions(money=money)
 
 
 def run_strategy(strategy: StrategyFile, panel: PricePanel, spec: RunSpec | None = None) -> BacktestResult:
@@ -55,7 +65,7 @@ def run_strategy(strategy: StrategyFile, panel: PricePanel, spec: RunSpec | None
     plan = build_plan(strategy, closes, first_index=decision_first, last_index=last)
     config = BacktestConfig(
         capital=strategy.backtest.capital * panel.unit if spec.capital is None else spec.capital, fill=fill,
-        netting=spec.netting or default_netting(strategy),
+        netting=spec.netting or default_netting(strategy, spec.money),
         policy=spec.policy if spec.policy is not None else strategy.policy.trigger_policy(), sizing=spec.sizing)
     flows = contribution_schedule(panel.dates, strategy.contributions, first_index=first, last_index=last)
     if panel.unit != 1:

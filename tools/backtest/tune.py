@@ -105,7 +105,8 @@ def tune(strategy: StrategyFile, panel: PricePanel, grid: Mapping[str, Sequence[
     def run(values: Mapping[str, Any], window: tuple[dt.date, dt.date]) -> Metrics:
         candidate = with_values(strategy, dict(values))
         run_spec = RunSpec(start=window[0], end=window[1], capital=spec.capital, fill=spec.fill,
-                           netting=spec.netting, policy=None, label=spec.label, sizing=spec.sizing)
+                           netting=spec.netting, money=spec.money, policy=None, label=spec.label,
+                           sizing=spec.sizing)
         return compute_metrics(run_strategy(candidate, panel, run_spec))
 
     trials = []

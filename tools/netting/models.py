@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.market import DEFAULT_COMMISSION, STOCK_SELL_TAX, InstrumentKind
+from tools.market import InstrumentKind
+from tools.money import MoneyRules
 
 Side = Literal["buy", "sell"]
 SolverName = Literal["milp", "greedy", "none"]  # "none": nothing to allocate
@@ -19,18 +20,16 @@ class NettingError(ValueError):
 class NettingOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # Keep at least this fraction of equity as cash after trading ("retain at least"). When cash
-    # cannot fund every target, all instrument targets are scaled down by one factor.
-    cash_buffer: float = Field(default=0.0, ge=0, lt=1)
-    # Headroom on buys: buy cost × (1 + margin) must be covered by cash + sale proceeds. 1 % is
-    # what the cash-flow guardrail demands, so netting never proposes a plan it would reject.
-    buy_margin: float = Field(default=0.01, ge=0)
+    # Commission, sell tax, the cash buffer kept and the buy margin: the same rules the guardrails,
+    # the executor and the backtester read. The cash row is ``tools.money``'s (see its docstring):
+    # a plan fits it at prices one margin away from the reference, so the cash_flow guardrail
+    # accepts its limit orders at the touch. When cash cannot fund every target, all instrument
+    # targets are scaled down by one factor.
+    money: MoneyRules = Field(default_factory=MoneyRules)
     min_trade_value: int = Field(default=10_000, ge=0)  # KRW; a full liquidation may be smaller
     buy_only: bool = False  # invest new cash only, never sell
     locked: frozenset[str] = frozenset()  # neither bought nor sold
     excluded: frozenset[str] = frozenset()  # never bought (may be sold)
-    commission: dict[InstrumentKind, float] = Field(default_factory=lambda: dict(DEFAULT_COMMISSION))
-    stock_sell_tax: float = Field(default=STOCK_SELL_TAX, ge=0)
     cost_penalty: float = Field(default=1.0, ge=0)  # λ: weight of costs/equity next to the weight error
     # "auto" and "milp": the exact MILP, falling back to the greedy answer (and saying why) if
     # it fails or stops early; "greedy": the heuristic only.

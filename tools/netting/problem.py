@@ -9,20 +9,25 @@ from 1 M to 10 bn KRW:
     err  = Σ |g_i·n_i − W_i|
     cost = Σ g_i·(c_i·|d_i| + τ_i·max(−d_i, 0))
     objective = err + λ·cost
-    use  = Σ g_i·(1+c_i)(1+m)·max(d_i, 0) − Σ g_i·(1−c_i−τ_i)·max(−d_i, 0)  ≤  cash_room
+    use  = Σ g_i·(1+c_i)(1+m)·max(d_i, 0) − Σ g_i·(1−c_i−τ_i)/(1+m)²·max(−d_i, 0)  ≤  cash_room
+    cash_room = max(cash − ⌈buffer·V⌉, 0)     (in KRW; the row is scaled to bp in the MILPs)
+
+The cash row is ``tools.money``'s, the one the cash_flow guardrail checks, evaluated with the
+touch one margin m away from the reference (buys at p(1+m), sells at p/(1+m)); its factors come
+from ``MoneyRules.planning_buy_factor`` / ``planning_sell_factor``.
 
 Allowed trades: d_i ∈ {0} ∪ [min_buy_i, max_buy_i] ∪ [−max_sell_i, −min_sell_i].
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from tools.market import InstrumentKind
+from tools.money import MoneyRules
 from tools.netting.models import NettingError, NettingOptions
 from tools.portfolio import AccountSnapshot, PortfolioError
 
@@ -47,9 +52,11 @@ class NettingProblem:
     max_sell: np.ndarray  # sellable shares (0 when selling is not allowed)
     equity: int
     cash: int
-    cash_room: float  # KRW the trades may consume net (cash − the buffer kept)
-    buy_margin: float
+    cash_room: float  # KRW the trades may consume net: max(cash − the buffer kept, 0)
+    buy_factor: np.ndarray  # KRW of cash per KRW of reference notional bought: (1+c)(1+m)
+    sell_factor: np.ndarray  # KRW of cash per KRW of reference notional sold: (1−c−τ)/(1+m)²
     cost_penalty: float
+    money: MoneyRules  # the rules the factors came from; the result's costs are booked with them
 
     @property
     def size(self) -> int:
@@ -63,14 +70,6 @@ class NettingProblem:
     @property
     def target_bp(self) -> np.ndarray:
         return BP * self.target
-
-    @property
-    def buy_factor(self) -> np.ndarray:
-        return (1 + self.commission) * (1 + self.buy_margin)
-
-    @property
-    def sell_factor(self) -> np.ndarray:
-        return 1 - self.commission - self.tax
 
     # --- measures of a trade vector d (shares) ---------------------------------------------
 
@@ -91,7 +90,7 @@ class NettingProblem:
         return self.error(trade) + self.cost_penalty * self.cost(trade) / self.equity
 
     def cash_use(self, trade: np.ndarray) -> float:
-        """Net KRW the trades consume (buys with margin minus sale proceeds)."""
+        """Net KRW the trades consume by the cash row (buys with margin minus haircut sale proceeds)."""
         bought, sold = np.maximum(trade, 0), np.maximum(-trade, 0)
         return float((self.price * (self.buy_factor * bought - self.sell_factor * sold)).sum())
 
@@ -134,12 +133,13 @@ def build_problem(
     given = np.array([target_weights.get(t, 0.0) for t in tickers], dtype=float)
 
     kinds = tuple(snapshot.kind_of(t) for t in tickers)
-    commission = np.array([options.commission[k] for k in kinds], dtype=float)
-    tax = np.array([options.stock_sell_tax if k is InstrumentKind.STOCK else 0.0 for k in kinds], dtype=float)
-
-    buffer_krw = math.ceil(options.cash_buffer * equity)
+    money = options.money
+    commission = np.array([money.commission_rate(k) for k in kinds], dtype=float)
+    tax = np.array([money.tax_rate(k) for k in kinds], dtype=float)
+    buy_factor = np.array([money.planning_buy_factor(k) for k in kinds], dtype=float)
+    sell_factor = np.array([money.planning_sell_factor(k) for k in kinds], dtype=float)
     # Already below the buffer: trades may not reduce cash further (but may raise it).
-    cash_room = float(max(snapshot.cash - buffer_krw, 0))
+    cash_room = float(money.spendable_cash(snapshot.cash, equity))
     sellable = np.array([snapshot.sellable_of(t) for t in tickers], dtype=np.int64)
     no_sell = np.array([options.buy_only or t in options.locked for t in tickers])
     no_buy = np.array([t in options.locked or t in options.excluded for t in tickers])
@@ -147,17 +147,16 @@ def build_problem(
     min_trade_shares = np.maximum(1, -(-options.min_trade_value // price))  # ceil
     # A sale of everything that may be sold is allowed below the minimum (dust clean-up).
     min_sell = np.minimum(min_trade_shares, np.maximum(max_sell, 1))
-    buy_factor = (1 + commission) * (1 + options.buy_margin)
-    spendable = cash_room + float((price * max_sell * (1 - commission - tax)).sum())
+    spendable = cash_room + float((price * max_sell * sell_factor).sum())
     max_buy = np.where(no_buy, 0, np.floor(spendable / (price * buy_factor)).astype(np.int64))
     max_buy = np.where(max_buy < min_trade_shares, 0, max_buy)
     scale = affordable_scale(given * equity / price, held, price, -max_sell, max_buy,
-                             buy_factor, 1 - commission - tax, cash_room)
+                             buy_factor, sell_factor, cash_room)
     return NettingProblem(
         tickers=tickers, kinds=kinds, price=price, held=held, target=given * scale, given_target=given,
         commission=commission, tax=tax, min_buy=min_trade_shares, max_buy=max_buy, min_sell=min_sell,
         max_sell=max_sell, equity=equity, cash=snapshot.cash, cash_room=cash_room,
-        buy_margin=options.buy_margin, cost_penalty=options.cost_penalty,
+        buy_factor=buy_factor, sell_factor=sell_factor, cost_penalty=options.cost_penalty, money=money,
     )
 
 
@@ -166,7 +165,7 @@ def affordable_scale(target_shares: np.ndarray, held: np.ndarray, price: np.ndar
                      cash_room: float) -> float:
     """The largest α ≤ 1 such that trading (in fractional shares) to α × targets fits the cash room.
 
-    When cash cannot fund the full targets (cash buffer, buy margin, costs, locked or unsellable
+    When cash cannot fund the full targets (cash buffer, margin, costs, locked or unsellable
     positions), every instrument target is scaled by the same α. Under the L1 error any split of
     a cash shortfall costs the same, so without this the optimiser would pile the shortfall on
     one instrument (and the MILP would wade through countless equal-cost ties).

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from tools.market import commission, sell_tax
 from tools.netting.greedy import solve_greedy
 from tools.netting.milp import solve_milp
 from tools.netting.models import NettingError, NettingOptions, NettingResult, SolverName, Trade
@@ -28,6 +27,22 @@ def compute_trades(
     1 is cash. Holdings outside the targets get target 0 (sold unless locked or buy-only).
     """
     options = options or NettingOptions()
+    problem, version = problem_for(targets, snapshot, options)
+
+    started = time.perf_counter()
+    trade, solver, status, fallback = _solve(problem, options)
+    elapsed = time.perf_counter() - started
+    return assemble_result(problem, trade, solver=solver, status=status, seconds=elapsed, fallback=fallback,
+                           version=version)
+
+
+def problem_for(targets: Targets | Mapping[str, float], snapshot: AccountSnapshot, options: NettingOptions
+                ) -> tuple[NettingProblem, str | None]:
+    """The problem netting solves for these targets and this account, and the targets' version.
+
+    Shared with ``tools.netting.evaluate``: given quantities are measured against the very same
+    problem (effective targets, bounds) that netting optimises.
+    """
     if isinstance(targets, Targets):
         weights, cash_weight, version = targets.flat(), targets.cash_weight, targets.version
     else:
@@ -37,13 +52,7 @@ def compute_trades(
             raise NettingError(f"target weights must be ≥ 0 and sum to at most 100% "
                                f"(negative: {negative}, sum {sum(weights.values()):.6%})")
         cash_weight = max(0.0, 1.0 - sum(weights.values()))
-    problem = build_problem(weights, cash_weight, snapshot, options)
-
-    started = time.perf_counter()
-    trade, solver, status, fallback = _solve(problem, options)
-    elapsed = time.perf_counter() - started
-    return _result(problem, trade, solver=solver, status=status, seconds=elapsed, fallback=fallback,
-                   version=version)
+    return build_problem(weights, cash_weight, snapshot, options), version
 
 
 def _solve(problem: NettingProblem, options: NettingOptions) -> tuple[np.ndarray, SolverName, str, str | None]:
@@ -68,20 +77,23 @@ def _solve(problem: NettingProblem, options: NettingOptions) -> tuple[np.ndarray
     return outcome.trade, "milp", outcome.status, None
 
 
-def _result(problem: NettingProblem, trade: np.ndarray, *, solver: SolverName, status: str, seconds: float,
-            fallback: str | None, version: str | None) -> NettingResult:
+def assemble_result(problem: NettingProblem, trade: np.ndarray, *, solver: SolverName, status: str, seconds: float,
+                    fallback: str | None, version: str | None) -> NettingResult:
+    """The full result of trading ``trade`` (shares per instrument of ``problem``): trades with
+    their costs, expected cash, equity and weights after, error, bound and objective. Netting's own
+    solution and given quantities (``tools.netting.evaluate``) are both measured here."""
     equity = problem.equity
     final = problem.held + trade
     rows = []  # (side, ticker index, shares, notional, commission, tax)
     for i in np.flatnonzero(trade):
         shares = int(abs(trade[i]))
         notional = int(problem.price[i]) * shares
-        rate = float(problem.commission[i])
+        kind = problem.kinds[i]
         if trade[i] < 0:
-            rows.append(("sell", int(i), shares, notional, commission(notional, rate),
-                         sell_tax(notional, problem.kinds[i], float(problem.tax[i])) if problem.tax[i] else 0))
+            rows.append(("sell", int(i), shares, notional, problem.money.commission(notional, kind),
+                         problem.money.sell_tax(notional, kind)))
         else:
-            rows.append(("buy", int(i), shares, notional, commission(notional, rate), 0))
+            rows.append(("buy", int(i), shares, notional, problem.money.commission(notional, kind), 0))
     proceeds = sum(r[3] - r[4] - r[5] for r in rows if r[0] == "sell")
     spent = sum(r[3] + r[4] for r in rows if r[0] == "buy")
     cash_after = problem.cash + proceeds - spent
