@@ -1,4 +1,4 @@
-"""The everyday commands load only what they use: no LangGraph/LangChain, pandas, scipy or matplotlib.
+"""The everyday commands load only what they use: no LangGraph/LangChain, pandas, HiGHS or matplotlib.
 
 Each command runs in a fresh interpreter (the test process has imported everything already) and
 reports which of those packages ended up in ``sys.modules``. This checks the import structure,
@@ -20,7 +20,7 @@ from support.runkit import approve, make_config
 
 from agent.runner import Runner, auto_approver
 
-HEAVY = ("langgraph", "langchain_core", "langchain_google_genai", "pandas", "scipy", "matplotlib")
+HEAVY = ("langgraph", "langchain_core", "langchain_google_genai", "pandas", "highspy", "matplotlib")
 
 # Runs a command as `rebal` would (agent.cli:main) and writes the heavy packages it loaded to a file.
 PROBE = """
@@ -98,10 +98,10 @@ def test_light_commands_do_not_import_heavy_packages(workdir, args):
 
 
 def test_the_probe_sees_heavy_imports(workdir):
-    """The check itself works: a run's graph does load LangGraph and scipy."""
+    """The check itself works: a run's graph does load LangGraph and the solver."""
     out = workdir / "graph.json"
     script = ("import json, sys; from agent.graph import build_graph; build_graph(); import tools.netting as n; "
               "n.compute_trades; json.dump(sorted(m for m in sys.argv[1].split(',') if m in sys.modules), "
               "open(sys.argv[2], 'w'))")
     subprocess.run([sys.executable, "-c", script, ",".join(HEAVY), str(out)], cwd=workdir, check=True, timeout=120)
-    assert {"langgraph", "langchain_core", "scipy"} <= set(json.loads(out.read_text()))
+    assert {"langgraph", "langchain_core", "highspy"} <= set(json.loads(out.read_text()))

@@ -55,7 +55,7 @@ def apply_edits(ctx: RunContext, targets, snapshot: AccountSnapshot, edits: list
     recomputed from those quantities (``tools.netting.evaluate``): costs, cash, every weight and
     the error describe the edited plan, so the guardrails judge what would actually be traded.
     """
-    from tools.netting import compute_trades as net_trades  # the solver (scipy) loads on first netting
+    from tools.netting import compute_trades as net_trades  # the solver (highspy) loads on first netting
     from tools.netting.evaluate import evaluate_trades, signed_quantities
 
     unedited = net_trades(targets, snapshot, netting_options(ctx, []))

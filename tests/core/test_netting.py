@@ -398,3 +398,28 @@ def test_an_early_stop_keeps_the_better_of_incumbent_and_greedy(monkeypatch: pyt
     result = compute_trades(load_targets(EXAMPLES / "flat.csv"), worked_example_account())
     assert result.solver == "greedy" and result.trades
     assert "stopped early" in result.fallback_reason
+
+
+def test_the_solver_prints_nothing() -> None:
+    """HiGHS writes its banner straight to the process's stdout unless told not to before its first
+    call: a fresh interpreter (the banner comes once per process) runs both formulations and must
+    leave stdout and stderr empty."""
+    import subprocess
+    import sys
+
+    script = (
+        "from tools.netting import NettingOptions, build_problem\n"
+        "from tools.netting.greedy import solve_greedy\n"
+        "from tools.netting.milp import solve_milp\n"
+        "from tools.netting.windows import solve_windowed\n"
+        "from tools.portfolio import AccountSnapshot, PositionInput\n"
+        "account = AccountSnapshot(cash=5_000_000, positions=(\n"
+        "    PositionInput(ticker='069500', quantity=271, price=10_000),), prices={'360750': 15_000})\n"
+        "problem = build_problem({'069500': 0.45, '360750': 0.45}, 0.10, account, NettingOptions())\n"
+        "assert solve_milp(problem, time_limit=5, mip_rel_gap=1e-9).trade is not None\n"
+        "solve_windowed(problem, solve_greedy(problem), time_limit=5, mip_rel_gap=1e-9)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("", "")

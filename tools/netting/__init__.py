@@ -1,11 +1,11 @@
 """Whole-share netting: target quantities from equity, targets and prices; trades = target − held.
 
-``compute_trades`` solves the allocation exactly with scipy's MILP (HiGHS) and falls back to a
+``compute_trades`` solves the allocation exactly with HiGHS's MILP (highspy) and falls back to a
 fast greedy heuristic; the result reports its error beside the integrality lower bound.
 
 The models are light and imported at once (guardrails, plans and the config use them); the solver
-(numpy, scipy) is imported on first use of ``compute_trades``, ``build_problem`` or ``NettingProblem``,
-so ``rebal status`` and the other light commands never load scipy.
+(numpy, highspy) is imported on first use of ``compute_trades``, ``build_problem`` or ``NettingProblem``,
+so ``rebal status`` and the other light commands never load the solver.
 """
 
 from __future__ import annotations

@@ -17,9 +17,8 @@ when every window holds a single choice the greedy answer is proven optimal with
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
+from tools.netting.highs import INTEGER, Rows, solve
 from tools.netting.milp import MilpOutcome
 from tools.netting.problem import BP, NettingProblem
 
@@ -115,16 +114,18 @@ def solve_windowed(problem: NettingProblem, incumbent: np.ndarray, *, time_limit
     cash = g * (problem.buy_factor[item] * bought - problem.sell_factor[item] * sold)
 
     columns = len(item)
-    pick_one = sparse.csr_matrix((np.ones(columns), (item, np.arange(columns))), shape=(problem.size, columns))
-    matrix = sparse.vstack([pick_one, sparse.csr_matrix(cash.reshape(1, -1))], format="csr")
-    lower = np.concatenate([np.ones(problem.size), [-np.inf]])
-    upper = np.concatenate([np.ones(problem.size), [problem.cash_room * BP / problem.equity]])
-    result = milp(value, constraints=LinearConstraint(matrix, lower, upper), integrality=np.ones(columns),
-                  bounds=Bounds(0, 1), options={"time_limit": time_limit, "mip_rel_gap": mip_rel_gap})
-    status = f"HiGHS status {result.status}: {result.message} ({columns} choices)"
-    if result.x is None:
+    every = np.arange(columns)
+    rows = Rows(  # pick exactly one choice per instrument; the cash row under the room
+        row=np.concatenate([item, np.full(columns, problem.size)]), column=np.concatenate([every, every]),
+        value=np.concatenate([np.ones(columns), cash]),
+        lower=np.concatenate([np.ones(problem.size), [-np.inf]]),
+        upper=np.concatenate([np.ones(problem.size), [problem.cash_room * BP / problem.equity]]))
+    solved = solve(value, np.zeros(columns), np.ones(columns), np.full(columns, INTEGER), rows,
+                   time_limit=time_limit, mip_rel_gap=mip_rel_gap)
+    status = f"{solved.status} ({columns} choices)"
+    if solved.x is None:
         return MilpOutcome(trade=None, status=status, optimal=False)
     chosen = np.zeros(problem.size, dtype=np.int64)
-    picked = np.flatnonzero(result.x > 0.5)
+    picked = np.flatnonzero(solved.x > 0.5)
     chosen[item[picked]] = trade[picked]
-    return MilpOutcome(trade=chosen, status=status, optimal=result.status == 0)
+    return MilpOutcome(trade=chosen, status=status, optimal=solved.optimal)
