@@ -7,7 +7,7 @@ from typing import Any
 
 from agent.broker import BrokerConnection
 from agent.config import RebalConfig
-from agent.executor.journal import Journal
+from agent.journal import Journal
 from agent.transcript import Transcript
 from tools.market import KrxCalendar
 

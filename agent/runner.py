@@ -20,7 +20,7 @@ from agent.approval import Approval
 from agent.broker import BrokerConnection, connect
 from agent.config import RebalConfig
 from agent.context import RunContext
-from agent.executor.journal import Journal
+from agent.journal import Journal
 from agent.transcript import Transcript
 
 EXIT_OK = 0  # every approved trade done (or nothing to do)

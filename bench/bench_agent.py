@@ -67,7 +67,7 @@ def calls_per_rebalance() -> None:
 def demo_wall_time() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "agent.cli", "demo", "--home", f"{tmp}/demo"], cwd=tmp,
+        done = subprocess.run([sys.executable, "-m", "agent.commands.cli", "demo", "--home", f"{tmp}/demo"], cwd=tmp,
                               capture_output=True, text=True)
         elapsed = time.perf_counter() - started
     status = "ok" if done.returncode == 0 else f"exit {done.returncode}"

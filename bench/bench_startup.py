@@ -42,15 +42,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROMPT = "approve / reject"  # agent.terminal.TerminalApprover's question
+PROMPT = "approve / reject"  # agent.review.terminal.TerminalApprover's question
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 TIMEOUT = 180.0
 
 
 def _rebal() -> list[str]:
-    """The console script beside this interpreter (what a person types), else ``python -m agent.cli``."""
+    """The console script beside this interpreter (what a person types), else ``python -m agent.commands.cli``."""
     script = Path(sys.executable).parent / "rebal"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "agent.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "agent.commands.cli"]
 
 
 class Sandbox:

@@ -25,7 +25,7 @@ def served_exchange(db: Path, *args: str, port: int | None = None, cwd: Path | N
                     timeout: float = 60.0) -> Iterator[str]:
     """Start the server on 127.0.0.1 with ``db`` and extra CLI ``args``; yield its base URL."""
     port = port or free_port()
-    command: Sequence[str] = [sys.executable, "-m", "agent.cli", "paper", "serve", "--port", str(port),
+    command: Sequence[str] = [sys.executable, "-m", "agent.commands.cli", "paper", "serve", "--port", str(port),
                               "--db", str(db), *args]
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"

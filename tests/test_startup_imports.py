@@ -22,13 +22,13 @@ from agent.runner import Runner, auto_approver
 
 HEAVY = ("langgraph", "langchain_core", "langchain_google_genai", "pandas", "highspy", "matplotlib")
 
-# Runs a command as `rebal` would (agent.cli:main) and writes the heavy packages it loaded to a file.
+# Runs a command as `rebal` would (agent.commands.cli:main) and writes the heavy packages it loaded to a file.
 PROBE = """
 import json, sys
 heavy, out, args = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3:]
 sys.argv = ["rebal", *args]
 code = None
-from agent.cli import main
+from agent.commands.cli import main
 if args:
     try:
         main()

@@ -15,7 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from agent.executor.journal import Journal, JournalEntry, Owner
+from agent.journal import Journal, JournalEntry, Owner
 
 
 def broker_identity(broker) -> str:

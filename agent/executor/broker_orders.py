@@ -18,7 +18,7 @@ import datetime as dt
 import os
 import signal
 
-from agent.executor.journal import Journal, JournalEntry, Owner, now_iso
+from agent.journal import Journal, JournalEntry, Owner, now_iso
 from agent.transcript import Transcript
 from tools.kis import (
     AuthError,

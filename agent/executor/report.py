@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from agent.executor.journal import JournalEntry
+from agent.journal import JournalEntry
 
 
 def _why_not(entries: list[JournalEntry]) -> str:

@@ -20,8 +20,8 @@ from typing import Any
 from agent.context import RunContext
 from agent.executor.account_state import owner_for
 from agent.executor.broker_orders import OrderDesk, crash_point, slice_key
-from agent.executor.journal import JournalEntry
 from agent.executor.report import final_report
+from agent.journal import JournalEntry
 from agent.run_inputs import guardrail_context, plan_quotes
 from guardrails import PLAN_RULES, check_all
 from tools.kis import AuthError, KisApiError, KisError, KisTransportError, PagingError, RateLimited

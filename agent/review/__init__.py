@@ -1,6 +1,6 @@
-"""Review of run transcripts (and, later, the interactive terminal session).
+"""Review of a run: its transcripts, and the terminal approval screen (``agent.review.terminal``).
 
-Exports are resolved lazily: ``agent.cli`` imports ``agent.review.cli`` at start-up, and loading
+Exports are resolved lazily: ``agent.commands.cli`` imports ``agent.review.cli`` at start-up, and loading
 the transcript reader (pydantic, the KIS redactor) there would slow down ``rebal --help``.
 """
 

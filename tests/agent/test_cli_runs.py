@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from agent.cli import app
+from agent.commands.cli import app
 
 
 def _config(tmp_path) -> str:

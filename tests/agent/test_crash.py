@@ -28,7 +28,7 @@ from paper.process import served_exchange
 from paper.server import DEMO_CASH, demo_holdings, write_credentials
 from paper.settings import ExchangeSettings
 
-CLI = [sys.executable, "-m", "agent.cli"]
+CLI = [sys.executable, "-m", "agent.commands.cli"]
 CRASH_POINTS = ["before_send#1", "after_send#1", "after_sells", "after_send#5"]
 
 

@@ -11,7 +11,7 @@ from support.runkit import ScriptedApprover, edit, exchange_orders, make_config,
 
 from agent.approval import Edit, EditError, check_edits
 from agent.nodes.compute_trades import netting_options
-from agent.terminal import TerminalApprover
+from agent.review.terminal import TerminalApprover
 from tools.netting.evaluate import evaluate_trades, signed_quantities
 from tools.netting.models import NettingResult
 from tools.portfolio import AccountSnapshot

@@ -249,7 +249,7 @@ def test_resume_after_a_crash_right_after_a_revision_claims_the_replacement(tmp_
 
 def test_a_persons_order_with_a_number_rebal_used_on_another_day_is_not_rebals(tmp_path):
     from agent.executor.account_state import owner_for
-    from agent.executor.journal import JournalEntry
+    from agent.journal import JournalEntry
 
     with runner(make_config(tmp_path), headless=True) as r:
         exchange = r.broker.embedded.exchange
@@ -380,7 +380,7 @@ def test_unpriced_buys_in_the_closing_auction_are_refused_before_any_order(tmp_p
 def test_an_old_journal_is_migrated_and_its_rows_count_as_not_rebals(tmp_path):
     import sqlite3
 
-    from agent.executor.journal import Journal, Owner
+    from agent.journal import Journal, Owner
 
     path = tmp_path / "journal.db"
     conn = sqlite3.connect(path)

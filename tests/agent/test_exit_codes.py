@@ -9,7 +9,7 @@ import pytest
 from support.truthkit import on_points
 from typer.testing import CliRunner
 
-from agent.cli import app
+from agent.commands.cli import app
 from agent.runner import (
     EXIT_BLOCKED,
     EXIT_FAILED,

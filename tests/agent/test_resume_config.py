@@ -12,7 +12,7 @@ from support.runkit import ScriptedApprover, exchange_orders, reject
 from typer.testing import CliRunner
 
 from agent.approval import Approval
-from agent.cli import app
+from agent.commands.cli import app
 from agent.config import load_config
 from agent.run_config import ConfigMismatch, config_source
 from agent.runner import EXIT_NEEDS_APPROVAL, EXIT_REJECTED, EXIT_USAGE, Runner
@@ -65,8 +65,8 @@ def parked(tmp_path, monkeypatch):
 def resume(monkeypatch, approver, *args: str):
     from rich.console import Console
 
-    monkeypatch.setattr("agent.session._approver", lambda runner, headless: approver)
-    monkeypatch.setattr("agent.session.console", Console(width=1000))  # long paths on one line
+    monkeypatch.setattr("agent.commands.session._approver", lambda runner, headless: approver)
+    monkeypatch.setattr("agent.commands.session.console", Console(width=1000))  # long paths on one line
     return CliRunner().invoke(app, ["runs", "resume", *args])
 
 

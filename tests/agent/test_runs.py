@@ -202,7 +202,7 @@ def test_transcript_is_private_and_json_lines(tmp_path):
 
 def test_headless_cancels_an_earlier_rebal_runs_leftover(tmp_path):
     from agent.executor.account_state import owner_for
-    from agent.executor.journal import JournalEntry
+    from agent.journal import JournalEntry
 
     with runner(make_config(tmp_path), headless=True) as r:
         exchange = r.broker.embedded.exchange

@@ -1,4 +1,4 @@
-"""`rebal runs list` reads the checkpoint store without LangGraph (agent.runs_listing): it must list
+"""`rebal runs list` reads the checkpoint store without LangGraph (agent.commands.runs_listing): it must list
 exactly what LangGraph's own reading gives (agent.runner.list_runs), for runs in every state, and
 leave to LangGraph what it does not interpret."""
 
@@ -13,10 +13,10 @@ from support.runkit import approve, make_config, reject
 from typer.testing import CliRunner
 
 import agent.graph
-from agent.cli import app
+from agent.commands.cli import app
+from agent.commands.runs_listing import read_runs
 from agent.graph import build_graph
 from agent.runner import Runner, auto_approver, list_runs
-from agent.runs_listing import read_runs
 
 
 def _with_langgraph(runs_db) -> list[dict]:

@@ -31,7 +31,7 @@ def test_run_with_strategy_targets(tmp_path):
 
 
 def test_status_shows_strategy_states(tmp_path, monkeypatch):
-    from agent.cli import app
+    from agent.commands.cli import app
 
     (tmp_path / "rebal.toml").write_text(
         f'[broker]\nmode = "embedded"\n[targets]\nstrategy_file = "{MOMENTUM}"\n'

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from support.runkit import exchange_orders, make_config, runner
 
-from agent.terminal import TerminalApprover
+from agent.review.terminal import TerminalApprover
 
 
 class Keyboard:

@@ -11,7 +11,7 @@ import pytest
 from support.shared_data import require_shared_prices
 from typer.testing import CliRunner
 
-from agent.strategy_cli import strategy_app
+from agent.commands.strategy import strategy_app
 from tools.backtest.capital import check_contribution, initial_capital
 from tools.backtest.data import PanelError, fetch_kis_bars, load_csv_panel
 from tools.backtest.metrics import compute_metrics

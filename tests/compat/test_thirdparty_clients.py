@@ -93,7 +93,7 @@ def _make_accounts(db: Path, profile: str, names: tuple[str, ...], creds_dir: Pa
 def _start(db: Path, profile: str, logs: Path) -> Server:
     port = _free_port()
     log = logs / f"{profile}.log"
-    command = [sys.executable, "-m", "agent.cli", "paper", "serve", "--host", "127.0.0.1", "--port", str(port),
+    command = [sys.executable, "-m", "agent.commands.cli", "paper", "serve", "--host", "127.0.0.1", "--port", str(port),
                "--profile", profile, "--db", str(db), "--date", SESSION.isoformat(),
                "--time", OPEN_TIME.strftime("%H:%M"), "--rate-limit", "0"]
     with log.open("wb") as sink:

@@ -13,7 +13,7 @@ import pytest
 
 from paper.process import served_exchange
 
-CLI = [sys.executable, "-m", "agent.cli"]
+CLI = [sys.executable, "-m", "agent.commands.cli"]
 
 
 @pytest.fixture

@@ -72,7 +72,7 @@ def test_show_ambiguous_missing_or_bad_format_exits_2(runs, tmp_path: Path) -> N
 
 
 def test_importing_the_sub_app_stays_light() -> None:
-    """``agent.cli`` will import this module at start-up: it must not drag in rich or the reader."""
+    """``agent.commands.cli`` will import this module at start-up: it must not drag in rich or the reader."""
     code = ("import sys, agent.review.cli; "
             "print(sorted(m for m in ('rich.console', 'agent.transcript', 'pydantic', 'agent.review.transcripts')"
             " if m in sys.modules))")

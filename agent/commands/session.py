@@ -56,7 +56,7 @@ def _load(path: Path | None) -> RebalConfig | None:
 def _approver(runner: Runner, headless: bool):
     if headless:
         return auto_approver
-    from agent.terminal import TerminalApprover
+    from agent.review.terminal import TerminalApprover
 
     reviewer = None
     if runner.planner_model is not None:
@@ -219,7 +219,7 @@ def runs_list_command(path: Path | None) -> int:
     if not config.runs_db.exists():
         console.print("no runs yet")
         return EXIT_OK
-    from agent.runs_listing import read_runs
+    from agent.commands.runs_listing import read_runs
 
     runs = read_runs(config.runs_db)
     if runs is None:  # something in the store only LangGraph can interpret
@@ -254,9 +254,9 @@ def status_command(path: Path | None) -> int:
         return EXIT_USAGE
     from agent.broker import connect
     from agent.context import RunContext
-    from agent.executor.journal import Journal
+    from agent.journal import Journal
+    from agent.review.terminal import TerminalApprover
     from agent.status import current_status
-    from agent.terminal import TerminalApprover
     from agent.transcript import Transcript
     from tools.market import krx_calendar
 
@@ -276,7 +276,7 @@ def status_command(path: Path | None) -> int:
             state = current_status(ctx, as_of)
             TerminalApprover(console).show_drift(state)
             if config.targets.strategy_file is not None:
-                from agent.strategy_cli import states_table
+                from agent.commands.strategy import states_table
                 from agent.strategy_source import strategy_states
 
                 _, states = strategy_states(ctx, config.targets.strategy_file, as_of)
@@ -296,7 +296,7 @@ def demo_command(home: Path) -> int:
     """A fresh embedded exchange and demo account each time, so the demo always has work to do."""
     if home.exists():
         shutil.rmtree(home)
-    demo_targets = Path(__file__).resolve().parents[1] / "examples" / "targets" / "demo.toml"
+    demo_targets = Path(__file__).resolve().parents[2] / "examples" / "targets" / "demo.toml"
     config = RebalConfig.model_validate({"broker": {"mode": "embedded"}, "targets": {"file": str(demo_targets)},
                                          "paths": {"home": str(home), "transcripts": "transcripts"}})
     started = dt.datetime.now()

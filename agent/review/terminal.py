@@ -60,7 +60,7 @@ class TerminalApprover:
             deviation = row["current"] - row["target"]
             style = "red" if abs(deviation) > 0.03 else ""
             name = f"{row['class_name']}/{row['asset']}" if row.get("class_name") else row["asset"]
-            table.add_row(row["level"], name, _pct(row["current"]), _pct(row["target"]), f"[{style}]{deviation:+.2%}")
+            table.add_row(row["level"], name, _pct(row["current"]), _pct(row["target"]), f"[{style}]{deviation:+.2%}[/]" if style else f"{deviation:+.2%}")
         self.console.print(table)
         reasons = values.get("drift", {}).get("verdict", {}).get("reasons", [])
         if reasons:

@@ -31,11 +31,11 @@ _register_transcripts()
 
 
 def _register_strategy_commands() -> None:
-    """backtest, tune and plan-capital live in agent/strategy_cli.py (imports stay inside them)."""
-    from agent import strategy_cli
+    """backtest, tune and plan-capital live in agent/commands/strategy.py (imports stay inside them)."""
+    from agent.commands import strategy
 
-    for name, command in (("backtest", strategy_cli.backtest), ("tune", strategy_cli.tune),
-                          ("plan-capital", strategy_cli.plan_capital)):
+    for name, command in (("backtest", strategy.backtest), ("tune", strategy.tune),
+                          ("plan-capital", strategy.plan_capital)):
         app.command(name)(command)
 
 
@@ -142,7 +142,7 @@ def run(
     config: ConfigOption = None,
 ) -> None:
     """Rebalance the account: review and approve in the terminal, or --auto-approve headless."""
-    from agent.session import run_command
+    from agent.commands.session import run_command
 
     raise typer.Exit(run_command(config, headless=auto_approve, again=again))
 
@@ -150,7 +150,7 @@ def run(
 @app.command("status")
 def status(config: ConfigOption = None) -> None:
     """Show the account's drift from its targets and whether a rebalance would trigger. Trades nothing."""
-    from agent.session import status_command
+    from agent.commands.session import status_command
 
     raise typer.Exit(status_command(config))
 
@@ -158,7 +158,7 @@ def status(config: ConfigOption = None) -> None:
 @runs_app.command("list")
 def runs_list(config: ConfigOption = None) -> None:
     """List runs, newest first, with their outcome or what they wait for."""
-    from agent.session import runs_list_command
+    from agent.commands.session import runs_list_command
 
     raise typer.Exit(runs_list_command(config))
 
@@ -170,7 +170,7 @@ def runs_resume(
     config: ConfigOption = None,
 ) -> None:
     """Continue a run: after a crash, or one waiting for approval."""
-    from agent.session import resume_command
+    from agent.commands.session import resume_command
 
     raise typer.Exit(resume_command(config, run_id, headless=auto_approve))
 
@@ -195,7 +195,7 @@ def demo(
     home: Annotated[Path, typer.Option(help="Working folder of the demo (wiped first).")] = Path(".rebal/demo"),
 ) -> None:
     """A complete headless rebalance of a drifted demo account on the embedded paper exchange."""
-    from agent.session import demo_command
+    from agent.commands.session import demo_command
 
     raise typer.Exit(demo_command(home))
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 strategy_app = typer.Typer(help="Strategies and backtests.", no_args_is_help=True, add_completion=False)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 StrategyOpt = Annotated[Path, typer.Option("--strategy", "-s", help="Strategy file (TOML).", exists=True,
                                            dir_okay=False)]
 DateOpt = Annotated[str | None, typer.Option(help="YYYY-MM-DD")]

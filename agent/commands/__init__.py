@@ -1,0 +1,1 @@
+"""The `rebal` command line: argument parsing (cli), what each command does (session, strategy)."""
