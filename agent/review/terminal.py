@@ -59,8 +59,11 @@ class TerminalApprover:
         for row in (*report.get("mp", []), *report.get("sub", [])):
             deviation = row["current"] - row["target"]
             style = "red" if abs(deviation) > 0.03 else ""
-            name = f"{row['class_name']}/{row['asset']}" if row.get("class_name") else row["asset"]
-            table.add_row(row["level"], name, _pct(row["current"]), _pct(row["target"]), f"[{style}]{deviation:+.2%}[/]" if style else f"{deviation:+.2%}")
+            nested = row.get("class_name") and row["class_name"] != row["asset"]  # an mp row is its class
+            name = f"{row['class_name']}/{row['asset']}" if nested else row["asset"]
+            shown = f"{deviation:+.2%}"
+            table.add_row(row["level"], name, _pct(row["current"]), _pct(row["target"]),
+                          f"[{style}]{shown}[/]" if style else shown)
         self.console.print(table)
         reasons = values.get("drift", {}).get("verdict", {}).get("reasons", [])
         if reasons:

@@ -35,6 +35,9 @@ def test_show_explain_then_approve(tmp_path):
     for needle in ("Drift", "Trades (whole shares, sells first)", "Guardrails", "turnover", "T01-069500-SELL",
                    "execution: type 00", "no trade 'nope'", "edit qty TRADE_ID N", "free-text questions need an LLM"):
         assert needle in text, needle
+    # Drift rows: a model-portfolio row names its class once; no empty markup reaches the screen.
+    assert "│ mp    │ equity " in text and "equity/equity" not in text and "[]" not in text
+    assert "│ sub   │ equity/069500" in text
 
 
 def test_edit_then_approve_recomputes(tmp_path):
