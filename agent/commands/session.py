@@ -32,7 +32,9 @@ console = Console()
 
 
 def _progress(message: str) -> None:
-    console.print(f"[dim]· {message}[/]")
+    from rich.markup import escape  # messages carry rule ids in brackets ("[absolute_mp]"): text, not markup
+
+    console.print(f"[dim]· {escape(message)}[/]")
 
 
 def _confirm_real(account: str) -> bool:

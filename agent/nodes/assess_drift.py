@@ -27,7 +27,9 @@ def assess_drift(state: RunState, runtime: Runtime[RunContext]) -> dict:
     if not verdict.triggered:
         ctx.say("no trigger fired: the portfolio is within its bands")
         return {"drift": drift, "outcome": "nothing to do", "message": "within the bands: nothing to trade"}
-    ctx.say("trigger: " + "; ".join(verdict.reasons or verdict.fired))
+    reasons = verdict.reasons or verdict.fired
+    more = f"; … {len(reasons) - 3} more" if len(reasons) > 3 else ""
+    ctx.say("trigger: " + "; ".join(reasons[:3]) + more)
     return {"drift": drift}
 
 

@@ -20,6 +20,9 @@ def test_runs_list_shows_a_run_waiting_for_approval_then_resume(tmp_path, monkey
     cli = CliRunner()
     stopped = cli.invoke(app, ["run", "--auto-approve", "-c", config])
     assert stopped.exit_code == 3, stopped.output
+    # Progress lines are text: the trigger's rule ids in brackets are shown, not taken for markup.
+    trigger = next(line for line in stopped.output.splitlines() if "trigger:" in line)
+    assert "trigger: [absolute_mp] mp equity" in trigger, trigger
     listing = cli.invoke(app, ["runs", "list", "-c", config])
     assert listing.exit_code == 0, listing.output
     run_id = next(line.split()[1] for line in listing.output.splitlines() if "approve" in line and "-" in line)
