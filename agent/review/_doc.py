@@ -93,8 +93,12 @@ def to_rich(document: Document, console: Console) -> None:
             table = RichTable(title=Text(block.caption) if block.caption else None, title_justify="left",
                               box=box.SIMPLE_HEAD, header_style="bold")
             for index, column in enumerate(block.columns):
+                # A figure is never split across lines on a narrow terminal: its column is at
+                # least as wide as its widest figure; text columns fold instead.
+                widest = (max((len(str(row[index])) for row in block.rows), default=0)
+                          if index in block.numeric else None)
                 table.add_column(column, justify="right" if index in block.numeric else "left",
-                                 overflow="fold")
+                                 min_width=widest, overflow="fold")
             for row in block.rows:
                 table.add_row(*(_cell(cell) for cell in row))
             console.print(table)

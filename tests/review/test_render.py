@@ -45,6 +45,14 @@ def test_rich_rendering_of_a_complete_run(runs) -> None:
     assert "Errors" not in out and "Other events" not in out  # absent sections are skipped
 
 
+def test_on_a_narrow_terminal_no_figure_is_split_across_lines(runs) -> None:
+    console = Console(record=True, width=70)
+    render(runs.complete, console)
+    out = console.export_text()
+    for figure in ("2,112,600", "7,528,850", "762,650", "108,955"):  # text columns fold instead
+        assert figure in out, figure
+
+
 def test_failed_run_shows_the_fallback_the_failed_rule_and_the_error(runs) -> None:
     out = rich_text(runs.failed)
     for needle in ("failed", "MAX_TOKENS", "OutputParserExce", "planner rules — LLM answer unusable",
