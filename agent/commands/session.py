@@ -187,12 +187,8 @@ def resume_command(path: Path | None, run_id: str, *, headless: bool) -> int:
         return EXIT_USAGE
     try:  # the run continues with the configuration it started with; `path` only finds its store
         config, source, note = resume_config(config, run_id, path)
-    except KeyError:
-        console.print(f"no run {run_id!r}; `rebal runs list` shows them")
-        return EXIT_USAGE
-    except ConfigMismatch as error:
-        console.print(f"[red]not resumed:[/] {escape(str(error))}")
-        return EXIT_USAGE
+    except (KeyError, ConfigMismatch) as error:
+        return _not_resumed(run_id, error)
     console.print(escape(note))
     runner = _open_runner(source, headless=headless, config=config)
     if isinstance(runner, int):
@@ -200,18 +196,24 @@ def resume_command(path: Path | None, run_id: str, *, headless: bool) -> int:
     with runner:
         try:
             result = runner.resume(run_id, _approver(runner, headless))
-        except KeyError:
-            console.print(f"no run {run_id!r}; `rebal runs list` shows them")
-            return EXIT_USAGE
-        except ConfigMismatch as error:
-            console.print(f"[red]not resumed:[/] {escape(str(error))}")
-            return EXIT_USAGE
+        except (KeyError, ConfigMismatch) as error:
+            return _not_resumed(run_id, error)
         except KeyboardInterrupt:
             return _interrupted(runner)
         except Exception as error:
             return _failure(error, "the run", runner)
     show_result(result)
     return result.exit_code
+
+
+def _not_resumed(run_id: str, error: Exception) -> int:
+    from rich.markup import escape
+
+    if isinstance(error, KeyError):
+        console.print(f"no run {run_id!r}; `rebal runs list` shows them")
+    else:  # the run's own configuration does not match the one named with -c
+        console.print(f"[red]not resumed:[/] {escape(str(error))}")
+    return EXIT_USAGE
 
 
 def runs_list_command(path: Path | None) -> int:
