@@ -1,33 +1,28 @@
-"""Typed inputs rebuilt from the JSON-plain run state, shared by the nodes and the executor."""
+"""The run's settings as the guardrails and the proposal need them (one place for both)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+
 from agent.context import RunContext
-from agent.state import RunState
-from guardrails import GuardrailContext
+from guardrails import GuardrailLimits
 from tools.netting import NettingResult
-from tools.plan import ExecutionPlan, Order, Quote
-from tools.portfolio import AccountSnapshot
+from tools.plan import ExecutionPlan, Quote
+from tools.proposal import Proposal, make_proposal
 from tools.schedule import SessionDay
 
 
-def plan_quotes(state: RunState) -> dict[str, Quote]:
-    return {t: Quote(ticker=t, bid=q["bid"], ask=q["ask"], base_price=q["base_price"], kind=q["kind"])
-            for t, q in state["quotes"].items()}
-
-
-def guardrail_context(ctx: RunContext, state: RunState, *, orders: list[Order] | None = None,
-                      netting: NettingResult | None = None,
-                      snapshot: AccountSnapshot | None = None) -> GuardrailContext:
-    netting = netting or NettingResult.model_validate(state["netting"])
-    excluded = {e["ticker"] for e in state.get("edits") or [] if e["kind"] == "exclude" and e.get("ticker")}
-    limits = ctx.config.guardrails.model_copy(update={
+def guardrail_limits(ctx: RunContext, excluded: Iterable[str] = ()) -> GuardrailLimits:
+    """The config's thresholds; tickers locked in the config or excluded by the person are not held
+    to the weight tolerance (they are deliberately left as they are)."""
+    return ctx.config.guardrails.model_copy(update={
         "money": ctx.config.money, "max_slices": ctx.config.planner.max_slices,
-        "tolerance_exempt": frozenset(ctx.config.rebalance.locked) | excluded})
-    now = ctx.broker.clock.now()  # the timetable starts here: sells now, then the buys
-    return GuardrailContext.from_netting(
-        netting, snapshot or AccountSnapshot.model_validate(state["account"]["snapshot"]),
-        plan=ExecutionPlan.model_validate(state["planner"]["plan"]),
-        orders=tuple(orders if orders is not None else (Order.model_validate(o) for o in state["orders"])),
-        quotes=plan_quotes(state), phase=ctx.calendar.phase(now), limits=limits,
-        start=now, session=SessionDay.of(ctx.calendar, now), timetable_settings=ctx.config.timetable)
+        "tolerance_exempt": frozenset(ctx.config.rebalance.locked) | frozenset(excluded)})
+
+
+def propose(ctx: RunContext, netting: NettingResult, plan: ExecutionPlan, quotes: dict[str, Quote],
+            at: dt.datetime) -> Proposal:
+    """``tools.proposal.make_proposal`` with the run's money rules, session and timetable settings."""
+    return make_proposal(netting, plan, quotes, money=ctx.config.money, session=SessionDay.of(ctx.calendar, at),
+                         timetable=ctx.config.timetable, at=at)

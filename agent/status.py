@@ -12,10 +12,12 @@ from agent.nodes.fetch_targets import fetch_targets
 
 
 def current_status(ctx: RunContext, as_of: str) -> dict[str, Any]:
-    """The first three nodes of a run, without the graph or a checkpoint: nothing is sent."""
+    """The first three nodes of a run, without the graph or a checkpoint: nothing is sent. The
+    state's values as the graph would checkpoint them (JSON)."""
+    from agent.state import RunState
+
     runtime = SimpleNamespace(context=ctx)
-    state: dict[str, Any] = {"run_id": "status", "as_of": as_of}
-    state.update(fetch_account(state, runtime))
-    state.update(fetch_targets(state, runtime))
-    state.update(assess_drift(state, runtime))
-    return state
+    values: dict[str, Any] = {"run_id": "status", "mode": "interactive", "as_of": as_of}
+    for node in (fetch_account, fetch_targets, assess_drift):
+        values.update(node(RunState.model_validate(values), runtime))  # as LangGraph hands state to a node
+    return values

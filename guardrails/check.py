@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 # Importing the rule modules registers their rules.
@@ -10,8 +11,10 @@ import guardrails.headless
 import guardrails.integrity
 import guardrails.krx
 import guardrails.money  # noqa: F401
-from guardrails.models import GuardrailContext, GuardrailReport, RuleResult
+from guardrails.models import GuardrailContext, GuardrailLimits, GuardrailReport, RuleResult
 from guardrails.registry import HEADLESS_RULES, PLAN_RULES, Rule, verdict
+from tools.portfolio import AccountSnapshot
+from tools.proposal import Proposal
 
 # Report order: money first, then KRX order rules, then the schedule's feasibility, then plan integrity.
 _ORDER = ("cash_flow", "weight_tolerance", "abnormal_trade", "krx.whole_quantity", "krx.sellable", "krx.tick",
@@ -45,6 +48,19 @@ def check_all(ctx: GuardrailContext, *, rules: Iterable[str] | None = None,
     headless_results = tuple(_run(rid, fn, ctx, headless=True) for rid, fn in HEADLESS_RULES.items()
                              if headless and wanted(rid))
     return GuardrailReport(results=results, headless_results=headless_results)
+
+
+def check(proposal: Proposal, account: AccountSnapshot, at: dt.datetime, limits: GuardrailLimits, *,
+          rules: Iterable[str] | None = None, headless: bool = True) -> GuardrailReport:
+    """Judge ``proposal`` against ``account`` as if it started at ``at`` (the exchange clock): the
+    schedule is rebuilt from ``at`` and the session phase read at ``at``. The one validator of a
+    proposal: at planning, after every edit, at approval and at the buy stage."""
+    limits = limits.model_copy(update={"money": proposal.money})  # one definition of the money rules
+    context = GuardrailContext(snapshot=account, trades=proposal.trades, netting=proposal.netting,
+                               plan=proposal.plan, orders=proposal.orders, quotes=proposal.quotes,
+                               phase=proposal.session.phase(at), limits=limits, start=at, session=proposal.session,
+                               timetable_settings=proposal.timetable)
+    return check_all(context, rules=rules, headless=headless)
 
 
 RULE_IDS = tuple(_ordered(PLAN_RULES))

@@ -9,9 +9,12 @@ with what was done, what was not and why, the cash left and the residual drift.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from agent.journal import JournalEntry
+from agent.state import TargetsReading
+from tools.proposal import Proposal
 
 
 def _why_not(entries: list[JournalEntry]) -> str:
@@ -32,15 +35,18 @@ def _why_not(entries: list[JournalEntry]) -> str:
     return "; ".join(seen[:3])
 
 
-def final_report(state: dict[str, Any], entries: list[JournalEntry], balance, *,
-                 shrunk_buys: list[dict] | None = None, notes: list[str] | None = None) -> dict[str, Any]:
+def final_report(proposal: Proposal, targets: TargetsReading, costs_before: int, entries: list[JournalEntry],
+                 balance, *, buys_sent: Mapping[str, int] | None = None, notes: list[str] | None = None
+                 ) -> dict[str, Any]:
+    """``buys_sent``: trade id → shares the buy stage sent (after shrinking); None when the buy stage
+    was not reached or not sent (then each trade's journal entries say why)."""
     total = balance.summary.total_value
-    targets: dict[str, float] = state["targets"]["flat"]
+    flat = targets.flat
     values = {h.ticker: h.value for h in balance.holdings if h.quantity > 0}
     rows = []
-    for ticker in sorted(set(targets) | set(values)):
+    for ticker in sorted(set(flat) | set(values)):
         weight = values.get(ticker, 0) / total if total else 0.0
-        target = targets.get(ticker, 0.0)
+        target = flat.get(ticker, 0.0)
         rows.append({"ticker": ticker, "weight": weight, "target": target, "deviation": weight - target,
                      "quantity": next((h.quantity for h in balance.holdings if h.ticker == ticker), 0)})
     cash_weight = balance.summary.cash_d2 / total if total else 0.0
@@ -53,32 +59,29 @@ def final_report(state: dict[str, Any], entries: list[JournalEntry], balance, *,
     trades = []
     signed_cost = 0.0
     arrival_notional = 0.0
-    shrunk = defaultdict(int)
-    for order in shrunk_buys or []:
-        shrunk[order["trade_id"]] += order["quantity"]
-    for trade in state["netting"]["trades"]:
-        mine = [e for e in entries if e.trade_id == trade["trade_id"]]
+    for trade in proposal.trades:
+        mine = [e for e in entries if e.trade_id == trade.trade_id]
         filled = sum(e.filled_quantity for e in mine if e.kind != "cancel")
         amount = sum(e.filled_amount for e in mine if e.kind != "cancel")
         placed = sum(e.quantity for e in mine if e.kind == "new" and e.order_no)
-        quote = state["quotes"][trade["ticker"]]
-        arrival = (quote["bid"] + quote["ask"]) / 2
-        sign = 1 if trade["side"] == "buy" else -1
+        quote = proposal.quotes[trade.ticker]
+        arrival = (quote.bid + quote.ask) / 2
+        sign = 1 if trade.side == "buy" else -1
         shortfall_bp = sign * (amount / filled - arrival) / arrival * 10_000 if filled else 0.0
         signed_cost += sign * (amount - filled * arrival)
         arrival_notional += filled * arrival
-        missing = max(trade["quantity"] - filled, 0)
+        missing = max(trade.quantity - filled, 0)
         why = ""
         if missing:
             why = _why_not(mine)
-            if trade["side"] == "buy" and shrunk_buys is not None and shrunk[trade["trade_id"]] < trade["quantity"]:
-                why = (f"shrunk to {shrunk[trade['trade_id']]} to the cash after the sells" +
-                       (f"; {why}" if why else ""))
-        trades.append({"trade_id": trade["trade_id"], "ticker": trade["ticker"], "side": trade["side"],
-                       "planned": trade["quantity"], "placed": placed, "filled": filled,
+            sent = (buys_sent or {}).get(trade.trade_id, 0)
+            if trade.side == "buy" and buys_sent is not None and sent < trade.quantity:
+                why = f"shrunk to {sent} to the cash after the sells" + (f"; {why}" if why else "")
+        trades.append({"trade_id": trade.trade_id, "ticker": trade.ticker, "side": trade.side,
+                       "planned": trade.quantity, "placed": placed, "filled": filled,
                        "average_price": amount / filled if filled else 0, "arrival_mid": arrival,
                        "shortfall_bp": shortfall_bp, "not_done": missing, "why_not": why})
-    costs = balance.summary.costs_today - state["account"].get("costs_today", 0)
+    costs = balance.summary.costs_today - costs_before
     max_drift = max((abs(r["deviation"]) for r in rows), default=0.0)
     unfilled = sum(t["not_done"] for t in trades)
     filled_orders = sum(1 for e in orders if e.filled_quantity > 0)
@@ -100,7 +103,7 @@ def final_report(state: dict[str, Any], entries: list[JournalEntry], balance, *,
     return {
         "outcome": outcome, "summary": summary,
         "total_value": total, "cash_d2": balance.summary.cash_d2, "cash_weight": cash_weight,
-        "target_cash_weight": state["targets"]["cash_weight"], "holdings": rows,
+        "target_cash_weight": targets.cash_weight, "holdings": rows,
         "max_drift": max_drift, "trades": trades,
         "filled_by_ticker": {t: dict(v) for t, v in sorted(by_ticker.items())},
         "filled_orders": filled_orders, "unfilled_quantity": unfilled,

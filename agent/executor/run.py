@@ -22,13 +22,15 @@ from agent.executor.account_state import owner_for
 from agent.executor.broker_orders import OrderDesk, crash_point, slice_key
 from agent.executor.report import final_report
 from agent.journal import JournalEntry
-from agent.run_inputs import guardrail_context, plan_quotes
-from guardrails import PLAN_RULES, check_all
+from agent.run_inputs import guardrail_limits
+from agent.state import RunState
+from guardrails import PLAN_RULES, GuardrailReport, check
 from tools.kis import AuthError, KisApiError, KisError, KisTransportError, PagingError, RateLimited
 from tools.market import OrderType, Phase, order_type_allowed
 from tools.money import BuyRequest
-from tools.netting import NettingResult, Trade
-from tools.plan import ExecutionPlan, Order, build_orders
+from tools.plan import Order
+from tools.portfolio import AccountSnapshot
+from tools.proposal import Proposal
 from tools.schedule import SessionDay, make_timetable
 
 # Plan rules that do not apply to the buys alone: the post-trade weights (a shrunk buy is reported
@@ -49,10 +51,13 @@ def _transient(error: Exception) -> bool:
 
 
 class Executor:
-    def __init__(self, ctx: RunContext, state: dict[str, Any]) -> None:
+    def __init__(self, ctx: RunContext, state: RunState) -> None:
+        assert state.proposal is not None  # only an approved proposal reaches the executor
         self.ctx = ctx
         self.state = state
-        self.run_id: str = state["run_id"]
+        self.proposal: Proposal = state.proposal
+        self.limits = guardrail_limits(ctx, state.excluded)
+        self.run_id = state.run_id
         self.client = ctx.broker.client
         self.clock = ctx.broker.clock
         self.journal = ctx.journal
@@ -67,8 +72,7 @@ class Executor:
                               reconcile_reads=self.settings.reconcile_reads,
                               reconcile_seconds=self.settings.reconcile_seconds,
                               max_attempts=self.settings.max_send_attempts)
-        self.orders = [Order.model_validate(o) for o in state["orders"]]
-        self.netting = NettingResult.model_validate(state["netting"])
+        self.orders = list(self.proposal.orders)
         self.notes: list[str] = []
         self._failing_since: dt.datetime | None = None
 
@@ -86,19 +90,17 @@ class Executor:
         if sells:
             self._stage("sell", sells, self._times("sell", sells))
         crash_point("after_sells")
-        buys = self._sized_buys()
-        if buys:
-            times = self._buy_times(buys)
-            if times is not None:
-                self._stage("buy", buys, times)
+        stage = self._buy_stage()
+        if stage is not None and stage.orders:
+            self._stage("buy", list(stage.orders), self._buy_times(stage))
         return self._finish()
 
     def _start_problems(self) -> list[str]:
         """Why the plan cannot be executed from now, checked before any order (empty: it can)."""
         now = self.clock.now()
-        table = make_timetable(self.orders, now, self.session, self.timetable)
+        table = self.proposal.rescheduled(now).schedule
         # The session guardrails judge the same timetable: their verdicts carry its problems.
-        report = check_all(guardrail_context(self.ctx, self.state), rules=SESSION_RULES, headless=False)
+        report = self._check(self.proposal, self.state.snapshot, now, SESSION_RULES)
         self.ctx.transcript.write("guardrails", stage="execution start", passed=report.passed,
                                   results=[r.model_dump(mode="json") for r in report.results])
         problems = [f"{r.rule_id}: {r.message}" for r in report.failures]
@@ -108,6 +110,10 @@ class Executor:
                                       slices=[s.model_dump(mode="json") for s in table.slices],
                                       done_by=table.done_by.isoformat())
         return problems
+
+    def _check(self, proposal: Proposal, account: AccountSnapshot, at: dt.datetime,
+               rules: tuple[str, ...] | list[str]) -> GuardrailReport:
+        return check(proposal, account, at, self.limits, rules=rules, headless=False)
 
     def _refused(self, problems: list[str]) -> dict[str, Any]:
         listed = "; ".join(problems[:4]) + (f"; … {len(problems) - 4} more" if len(problems) > 4 else "")
@@ -133,21 +139,21 @@ class Executor:
         """Cancel what an earlier Rebal run left resting on this account today (by the journal's
         ownership, never by a label alone); orders Rebal did not place only when a person asked to
         in an interactive approval. This run's own orders (after a resume) are followed instead."""
-        approval = self.state.get("approval") or {}
-        person_asked = bool(approval.get("cancel_open_orders")) and approval.get("by") != "auto-approve" \
+        approval = self.state.approval
+        person_asked = approval is not None and approval.cancel_open_orders and approval.by != "auto-approve" \
             and not self.ctx.headless
         this_run = {e.order_no for e in self.journal.entries(self.run_id) if e.order_no}
         ours = self.journal.claimed_order_nos(self.owner) - this_run
-        for resting in self.state.get("open_orders", []):
-            number = resting["order_no"]
+        for resting in self.state.open_orders:
+            number = resting.order_no
             if number in this_run or (number not in ours and not person_asked):
                 continue
             placed_by = "an earlier Rebal run" if number in ours else "not Rebal"
             pseudo = JournalEntry(key=f"{self.run_id}/resting/{number}", run_id=self.run_id, trade_id="resting",
-                                  slice_no=0, attempt=1, ticker=resting["ticker"], side=resting["side"],
-                                  quantity=resting.get("remaining_quantity", 0), order_type=resting.get("order_type", "00"),
-                                  price=resting.get("price", 0), status="acked", order_no=number,
-                                  branch=resting.get("branch", ""), action="new")
+                                  slice_no=0, attempt=1, ticker=resting.ticker, side=resting.side,
+                                  quantity=resting.remaining_quantity, order_type=resting.order_type,
+                                  price=resting.price, status="acked", order_no=number, branch=resting.branch,
+                                  action="new")
             entry = self.desk.cancel(pseudo, f"resting order placed by {placed_by}")
             self.ctx.transcript.write("execution", step="cancelled a resting order", order_no=number,
                                       placed_by=placed_by, status=entry.status)
@@ -291,12 +297,12 @@ class Executor:
     def _reprice(self, entry: JournalEntry, remaining: int) -> None:
         book = self._read(f"order book {entry.ticker}", self.client.order_book, entry.ticker)
         price = book.best_ask if entry.side == "buy" else book.best_bid
-        quote = self.state["quotes"].get(entry.ticker)
+        quote = self.proposal.quotes.get(entry.ticker)
         tolerance = self.ctx.config.approval.quote_tolerance_bp
         if price is None or quote is None:
             self.desk.cancel(entry, "unfilled after its fill window; no price to re-price at")
             return
-        mid = (quote["bid"] + quote["ask"]) / 2
+        mid = (quote.bid + quote.ask) / 2
         adverse_bp = ((price - mid) if entry.side == "buy" else (mid - price)) / mid * 10_000
         if adverse_bp > tolerance:
             why = (f"unfilled after its fill window; a re-price to {price:,} is {adverse_bp:.0f} bp from the plan's "
@@ -313,10 +319,10 @@ class Executor:
 
     # --- buys after the sells -----------------------------------------------------------------
 
-    def _snapshot_after_sells(self, cash: int):
-        from tools.portfolio import AccountSnapshot
-
-        snapshot = AccountSnapshot.model_validate(self.state["account"]["snapshot"])
+    def _snapshot_after_sells(self, cash: int) -> tuple[AccountSnapshot, AccountSnapshot]:
+        """(the planned account, the account now): the planned holdings less what the journal shows
+        sold, and the cash the broker reports."""
+        snapshot = self.state.snapshot
         sold: dict[str, int] = {}
         for entry in self.journal.entries(self.run_id):
             if entry.side == "sell" and entry.kind != "cancel":
@@ -326,29 +332,27 @@ class Executor:
                           for p in snapshot.positions if p.quantity - sold.get(p.ticker, 0) > 0)
         return snapshot, snapshot.model_copy(update={"cash": max(cash, 0), "positions": positions})
 
-    def _sized_buys(self) -> list[Order]:
+    def _buy_stage(self) -> Proposal | None:
         """The buy slices, shrunk pro rata (``MoneyRules.shrink_buys``, integer won, at KIS's
-        reservation prices, the cash buffer kept) when the cash after the sells falls short.
-        Decided once per run: a resume reuses the decision."""
-        noted = self.journal.note(self.run_id, "buy_orders")
-        if noted is not None:
-            self.notes += self.journal.note(self.run_id, "buy_notes") or []
-            return [Order.model_validate(o) for o in noted]
-        trades = [t for t in self.netting.trades if t.side == "buy"]
+        reservation prices, the cash buffer kept) when the cash after the sells falls short, and
+        checked with every rule that applies to buys from this moment. Decided once per run: a
+        resume reuses the decision (the journal's note)."""
+        decided, noted, notes_then = self._noted_buy_stage()
+        if decided:
+            self.notes += notes_then
+            return noted
+        trades = [t for t in self.proposal.trades if t.side == "buy"]
         if not trades:
-            return []
+            return None
         cash = self._read("buying power", self.client.buying_power).cash
         before, after = self._snapshot_after_sells(cash)
         kept = max(self.money.cash_kept(before.equity), self.money.cash_kept(after.equity))
         available = max(cash - kept, 0)
-        plan = ExecutionPlan.model_validate(self.state["planner"]["plan"])
-        quotes = plan_quotes(self.state)
-        planned = [o for o in self.orders if o.side == "buy"]
         requests = []
         for trade in trades:
-            order = next(o for o in planned if o.trade_id == trade.trade_id)
+            order = next(o for o in self.orders if o.trade_id == trade.trade_id)
             price = self.money.reservation_price(order.order_type, order.limit_price,
-                                                 quotes[trade.ticker].base_price, trade.kind)
+                                                 self.proposal.quotes[trade.ticker].base_price, trade.kind)
             requests.append(BuyRequest(key=trade.trade_id, quantity=trade.quantity, price=price, kind=trade.kind))
         sized = self.money.shrink_buys(requests, available)
         notes: list[str] = []
@@ -358,62 +362,50 @@ class Executor:
                          f"cash buffer, the approved buys commit {committed:,} KRW at their reservation prices ("
                          + ", ".join(f"{t.trade_id} {t.quantity}→{sized[t.trade_id]}" for t in trades
                                      if sized[t.trade_id] != t.quantity) + ")")
-            trades = [t.model_copy(update={"quantity": sized[t.trade_id],
-                                           "notional": sized[t.trade_id] * t.reference_price})
-                      for t in trades if sized[t.trade_id] > 0]
-            buys = list(build_orders(trades, plan, quotes))
-        else:
-            buys = planned
-        buys = self._checked_buys(buys, trades, after, notes)
+        stage = self.proposal.buys_only(sized, self.clock.now())
+        stage = self._checked_buys(stage, after, notes)
         self.notes += notes
-        self.journal.note(self.run_id, "buy_notes", notes)
-        self.journal.note(self.run_id, "buy_orders", [o.model_dump(mode="json") for o in buys])
+        self.journal.note(self.run_id, "buy_stage", {
+            "notes": notes, "proposal": stage.model_dump(mode="json") if stage is not None else None})
         self.ctx.transcript.write("execution", step="buys sized after the sells", orderable_cash=cash, kept=kept,
-                                  buys=[o.model_dump(mode="json") for o in buys], notes=notes)
-        return buys
+                                  buys=[o.model_dump(mode="json") for o in (stage.orders if stage else ())],
+                                  committed=stage.committed if stage else {}, notes=notes)
+        return stage
 
-    def _checked_buys(self, buys: list[Order], trades: list[Trade], snapshot, notes: list[str]) -> list[Order]:
-        if not buys:
-            return []
-        netting = self.netting.model_copy(update={"trades": tuple(trades)})
+    def _noted_buy_stage(self) -> tuple[bool, Proposal | None, list[str]]:
+        """(decided yet, the buy stage sent or None when it was refused, the notes) from the journal."""
+        noted = self.journal.note(self.run_id, "buy_stage")
+        if noted is None:
+            return False, None, []
+        return True, Proposal.model_validate(noted["proposal"]) if noted["proposal"] else None, noted["notes"]
+
+    def _checked_buys(self, stage: Proposal, account: AccountSnapshot, notes: list[str]) -> Proposal | None:
+        """``stage`` when every rule that applies to buys passes from now, with the cash there is;
+        None (each buy journaled as skipped, with the reason) when one fails."""
+        if not stage.orders:
+            return stage  # every buy shrunk to nothing: the report says so
         rules = [rid for rid in PLAN_RULES if rid not in NOT_FOR_BUYS]
-        report = check_all(guardrail_context(self.ctx, self.state, orders=buys, netting=netting, snapshot=snapshot),
-                           rules=rules, headless=False)
+        report = self._check(stage, account, stage.made_at, rules)
         self.ctx.transcript.write("guardrails", stage="buys", passed=report.passed,
                                   results=[r.model_dump(mode="json") for r in report.results])
-        if not report.passed:
-            failed = "; ".join(f"{r.rule_id}: {r.message}" for r in report.failures)
-            notes.append(f"buys not sent: the re-check after the sells failed ({failed})")
-            for order in buys:
-                self.desk.skip(order, slice_key(self.run_id, order), "not sent: the buy re-check after the sells "
-                               f"failed ({', '.join(r.rule_id for r in report.failures)})")
-            return []
-        return buys
+        if report.passed:
+            return stage
+        failed = "; ".join(f"{r.rule_id}: {r.message}" for r in report.failures)
+        timing = {r.rule_id for r in report.failures} <= set(SESSION_RULES)
+        notes.append(f"buys not sent: from {stage.made_at:%H:%M} they cannot all be sent and done today ({failed})"
+                     if timing else f"buys not sent: the re-check after the sells failed ({failed})")
+        for order in stage.orders:
+            self.desk.skip(order, slice_key(self.run_id, order), "not sent: the buy re-check after the sells "
+                           f"failed ({', '.join(r.rule_id for r in report.failures)})")
+        return None
 
-    def _buy_times(self, buys: list[Order]) -> dict[str, dt.datetime] | None:
-        """The buys' timetable from the moment the sells are done (noted: a resume reuses it);
-        None when the buys can no longer be sent in full today (then none is sent)."""
-        noted = self.journal.note(self.run_id, "buy_timetable")
-        if noted is not None:
-            return {o.order_id: dt.datetime.fromisoformat(noted[o.order_id]) for o in buys}
-        now = self.clock.now()
-        table = make_timetable(buys, now, self.session, self.timetable)
-        buy_trades = tuple(t for t in self.netting.trades if t.side == "buy")
-        report = check_all(guardrail_context(self.ctx, self.state, orders=buys,
-                                             netting=self.netting.model_copy(update={"trades": buy_trades})),
-                           rules=SESSION_RULES, headless=False)
-        problems = [f"{r.rule_id}: {r.message}" for r in report.failures]
-        if problems:
-            why = "; ".join(problems[:3])
-            self.notes.append(f"buys not sent: from {now:%H:%M} they cannot all be sent and done today ({why})")
-            for order in buys:
-                self.desk.skip(order, slice_key(self.run_id, order), f"not sent: {why}")
-            return None
-        times = {s.order_id: s.send_at for s in table.slices}
-        self.journal.note(self.run_id, "buy_timetable", {k: v.isoformat() for k, v in times.items()})
-        self.ctx.transcript.write("execution", step="buy timetable", start=now.isoformat(),
-                                  slices=[s.model_dump(mode="json") for s in table.slices])
-        return times
+    def _buy_times(self, stage: Proposal) -> dict[str, dt.datetime]:
+        """The buys' send times: their stage's timetable, made when the sells were done."""
+        if self.journal.note(self.run_id, "buy_timetable") is None:  # said once, also across a resume
+            self.journal.note(self.run_id, "buy_timetable", True)
+            self.ctx.transcript.write("execution", step="buy timetable", start=stage.made_at.isoformat(),
+                                      slices=[t.model_dump(mode="json") for t in stage.schedule.slices])
+        return {t.order_id: t.send_at for t in stage.schedule.slices}
 
     # --- the end: the report, from the journal and the broker ----------------------------------
 
@@ -426,8 +418,11 @@ class Executor:
                                     f"({listed}); the run stopped")
         balance = self._read("the balance", self.client.balance)
         entries = self.journal.entries(self.run_id)
-        buys = self.journal.note(self.run_id, "buy_orders") or []
-        report = final_report(self.state, entries, balance, shrunk_buys=buys, notes=self.notes)
+        _, stage, _ = self._noted_buy_stage()
+        sent = {t.trade_id: t.quantity for t in stage.trades} if stage is not None else None
+        assert self.state.targets is not None and self.state.account is not None
+        report = final_report(self.proposal, self.state.targets, self.state.account.costs_today, entries, balance,
+                              buys_sent=sent, notes=self.notes)
         self.ctx.transcript.write("report", **report)
         return {"report": report, "outcome": report["outcome"], "message": report["summary"],
                 "execution": {"notes": self.notes, "orders": [e.model_dump() for e in entries]}}

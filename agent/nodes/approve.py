@@ -11,16 +11,21 @@ from agent.state import RunState
 
 
 def approval_request(state: RunState) -> dict:
-    """What the person is shown (also what the headless auto-approver decides on)."""
+    """What the person is shown (also what the headless auto-approver decides on): JSON, for the
+    interrupt payload."""
+    proposal, report, planner = state.proposal, state.guardrails, state.planner
+    assert proposal is not None and report is not None and planner is not None  # check_guardrails ran first
     return {
-        "run_id": state["run_id"], "plan_hash": state["plan_hash"], "requested_at": state["approval_requested_at"],
-        "guardrails_passed": state["guardrails"]["passed"],
-        "auto_approvable": state["guardrails"]["auto_approvable"],
-        "failures": [r for r in (*state["guardrails"]["results"], *state["guardrails"]["headless_results"])
-                     if not r["passed"]],
-        "trades": state["netting"]["trades"], "orders": state["orders"], "open_orders": state.get("open_orders", []),
-        "planner": {k: state["planner"][k] for k in ("planner", "reason")},
-        "problem": state.get("approval_problem", ""),
+        "run_id": state.run_id, "plan_hash": proposal.digest,
+        "requested_at": state.approval_requested_at.isoformat() if state.approval_requested_at else "",
+        "guardrails_passed": report.passed, "auto_approvable": report.auto_approvable,
+        "failures": [r.model_dump(mode="json") for r in report.failures],
+        "trades": [t.model_dump(mode="json") for t in proposal.trades],
+        "orders": [o.model_dump(mode="json") for o in proposal.orders],
+        "committed": proposal.total_committed, "cash_path": [c.model_dump(mode="json") for c in proposal.cash_path],
+        "open_orders": [o.model_dump(mode="json") for o in state.open_orders],
+        "planner": {"planner": planner.planner, "reason": planner.reason},
+        "problem": state.approval_problem,
     }
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from agent.context import RunContext
 from agent.state import RunState
 from tools.drift import evaluate_triggers, measure_drift
-from tools.portfolio import AccountSnapshot
-from tools.targets import load_payload
 
 if TYPE_CHECKING:
     from langgraph.runtime import Runtime  # annotations only: langgraph loads with the graph
@@ -17,11 +14,9 @@ if TYPE_CHECKING:
 
 def assess_drift(state: RunState, runtime: Runtime[RunContext]) -> dict:
     ctx = runtime.context
-    targets = load_payload(state["targets"]["payload"])
-    snapshot = AccountSnapshot.model_validate(state["account"]["snapshot"])
-    report = measure_drift(targets, snapshot)
-    verdict = evaluate_triggers(report, ctx.config.rebalance.triggers, as_of=dt.date.fromisoformat(state["as_of"]),
-                                calendar=ctx.calendar)
+    assert state.targets is not None  # fetch_targets ran first
+    report = measure_drift(state.targets.targets, state.snapshot)
+    verdict = evaluate_triggers(report, ctx.config.rebalance.triggers, as_of=state.as_of, calendar=ctx.calendar)
     drift = {"report": report.model_dump(mode="json"), "verdict": verdict.model_dump(mode="json")}
     ctx.transcript.write("drift", **drift)
     if not verdict.triggered:
@@ -34,4 +29,4 @@ def assess_drift(state: RunState, runtime: Runtime[RunContext]) -> dict:
 
 
 def route_after_drift(state: RunState) -> str:
-    return "record" if state.get("outcome") == "nothing to do" else "compute_trades"
+    return "record" if state.outcome == "nothing to do" else "compute_trades"

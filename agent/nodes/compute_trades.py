@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from agent.approval import Edit
 from agent.context import RunContext
 from agent.state import RunState
 from tools.netting import NettingOptions, NettingResult
 from tools.portfolio import AccountSnapshot
-from tools.targets import load_payload
 
 if TYPE_CHECKING:
     from langgraph.runtime import Runtime  # annotations only: langgraph loads with the graph
 
 
-def netting_options(ctx: RunContext, edits: list[dict]) -> NettingOptions:
+def excluded_tickers(edits: Sequence[Edit]) -> frozenset[str]:
+    return frozenset(e.ticker for e in edits if e.kind == "exclude" and e.ticker)
+
+
+def netting_options(ctx: RunContext, edits: Sequence[Edit]) -> NettingOptions:
     section = ctx.config.rebalance
-    excluded = {e["ticker"] for e in edits if e["kind"] == "exclude" and e.get("ticker")}
+    excluded = excluded_tickers(edits)
     return NettingOptions(money=ctx.config.money, min_trade_value=section.min_trade_value,
                           buy_only=section.buy_only, locked=frozenset(section.locked) | excluded,
                           excluded=frozenset(section.excluded))
 
 
-def edit_key(edit: dict, ids: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
+def edit_key(edit: Edit, ids: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
     """(ticker, side) of the trade an edit names: resolved when the edit was checked
     (``agent.approval.check_edits``), else looked up by its trade id."""
-    if edit.get("ticker") and edit.get("side"):
-        return edit["ticker"], edit["side"]
-    return ids.get(edit.get("trade_id") or "")
+    if edit.ticker and edit.side:
+        return edit.ticker, edit.side
+    return ids.get(edit.trade_id or "")
 
 
 def stable_ids(result: NettingResult, unedited: NettingResult) -> NettingResult:
@@ -46,7 +51,7 @@ def stable_ids(result: NettingResult, unedited: NettingResult) -> NettingResult:
     return result.model_copy(update={"trades": tuple(trades)})
 
 
-def apply_edits(ctx: RunContext, targets, snapshot: AccountSnapshot, edits: list[dict]
+def apply_edits(ctx: RunContext, targets, snapshot: AccountSnapshot, edits: Sequence[Edit]
                 ) -> tuple[NettingResult, list[str]]:
     """Netting with the person's edits, and notes on edits that no longer apply.
 
@@ -59,28 +64,28 @@ def apply_edits(ctx: RunContext, targets, snapshot: AccountSnapshot, edits: list
     from tools.netting.evaluate import evaluate_trades, signed_quantities
 
     unedited = net_trades(targets, snapshot, netting_options(ctx, []))
-    excluded = {e["ticker"] for e in edits if e["kind"] == "exclude" and e.get("ticker")}
+    excluded = excluded_tickers(edits)
     options = netting_options(ctx, edits)
     solved = net_trades(targets, snapshot, options) if excluded else unedited
     ids = {t.trade_id: (t.ticker, t.side) for t in unedited.trades}
     quantities = signed_quantities(solved)
     edited: dict[str, int] = {}
     notes = []
-    for edit in (e for e in edits if e["kind"] == "quantity"):
+    for edit in (e for e in edits if e.kind == "quantity" and e.quantity is not None):
         key = edit_key(edit, ids)
         if key is None:
-            notes.append(f"quantity edit of {edit.get('trade_id')} not applied: no such trade any more")
+            notes.append(f"quantity edit of {edit.trade_id} not applied: no such trade any more")
             continue
         ticker, side = key
         if ticker in excluded:
             notes.append(f"quantity edit of {ticker} not applied: {ticker} is excluded")
             continue
-        if side == "sell" and edit["quantity"] > snapshot.sellable_of(ticker):
+        if side == "sell" and edit.quantity > snapshot.sellable_of(ticker):
             notes.append(f"quantity edit of {ticker} not applied: only {snapshot.sellable_of(ticker)} shares "
                          "can be sold now")
             continue
-        quantities[ticker] = edit["quantity"] if side == "buy" else -edit["quantity"]
-        edited[ticker] = edit["quantity"]
+        quantities[ticker] = edit.quantity if side == "buy" else -edit.quantity
+        edited[ticker] = edit.quantity
     if not edited:
         return stable_ids(solved, unedited), notes
     result = evaluate_trades(targets, snapshot, options, quantities, solver=solved.solver,
@@ -93,17 +98,17 @@ def apply_edits(ctx: RunContext, targets, snapshot: AccountSnapshot, edits: list
 
 def compute_trades(state: RunState, runtime: Runtime[RunContext]) -> dict:
     ctx = runtime.context
-    edits = state.get("edits") or []
-    targets = load_payload(state["targets"]["payload"])
-    snapshot = AccountSnapshot.model_validate(state["account"]["snapshot"])
-    result, notes = apply_edits(ctx, targets, snapshot, edits)
+    edits = state.edits
+    assert state.targets is not None  # fetch_targets ran first
+    result, notes = apply_edits(ctx, state.targets.targets, state.snapshot, edits)
     netting = result.model_dump(mode="json")
-    ctx.transcript.write("trades", netting=netting, edits=edits, **({"edit_notes": notes} if notes else {}))
+    ctx.transcript.write("trades", netting=netting, edits=[e.model_dump(mode="json") for e in edits],
+                         **({"edit_notes": notes} if notes else {}))
     update: dict = {"netting": netting, "outcome": ""}
     if notes:
         for note in notes:
             ctx.say(note)
-        update["approval_problem"] = "; ".join(filter(None, [state.get("approval_problem", ""), *notes]))
+        update["approval_problem"] = "; ".join(filter(None, [state.approval_problem, *notes]))
     if not result.trades:
         return {**update, "outcome": "nothing to do",
                 "message": "the edits leave nothing to trade" if edits else
@@ -113,4 +118,4 @@ def compute_trades(state: RunState, runtime: Runtime[RunContext]) -> dict:
 
 
 def route_after_trades(state: RunState) -> str:
-    return "record" if state.get("outcome") == "nothing to do" else "plan_execution"
+    return "record" if state.outcome == "nothing to do" else "plan_execution"

@@ -13,4 +13,4 @@ if TYPE_CHECKING:
 
 
 def execute(state: RunState, runtime: Runtime[RunContext]) -> dict:
-    return Executor(runtime.context, dict(state)).run()
+    return Executor(runtime.context, state).run()

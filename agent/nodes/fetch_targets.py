@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agent.context import RunContext
-from agent.state import RunState
+from agent.state import QuoteReading, RunState, TargetsReading
 from tools.market import InstrumentKind, kind_from_name
 from tools.portfolio import AccountSnapshot, PositionInput
 from tools.targets import Targets, load_latest_decision, load_targets
@@ -48,12 +48,13 @@ def instrument_kind(name: str, tick: int, price: int) -> InstrumentKind:
 
 def fetch_targets(state: RunState, runtime: Runtime[RunContext]) -> dict:
     ctx = runtime.context
-    targets, source = load_configured_targets(ctx, state["as_of"])
-    account = state["account"]
-    names = {**targets.names(), **account["names"]}
-    tickers = sorted(set(targets.flat()) | {h["ticker"] for h in account["holdings"]})
+    targets, source = load_configured_targets(ctx, state.as_of.isoformat())
+    account = state.account
+    assert account is not None  # fetch_account ran first
+    names = {**targets.names(), **account.names}
+    tickers = sorted(set(targets.flat()) | {h.ticker for h in account.holdings})
     ctx.say(f"quoting {len(tickers)} instruments")
-    quotes: dict[str, dict] = {}
+    quotes: dict[str, QuoteReading] = {}
     now = ctx.broker.clock.now().isoformat(timespec="seconds")
     for ticker in tickers:
         book = ctx.broker.client.order_book(ticker)
@@ -62,20 +63,20 @@ def fetch_targets(state: RunState, runtime: Runtime[RunContext]) -> dict:
             raise TargetsUnavailable(f"{ticker}: no usable quote (empty order book); cannot value or trade it now")
         tick = (book.asks[0].price - book.bids[0].price) or 5
         kind = instrument_kind(names.get(ticker, ""), tick, price)
-        quotes[ticker] = {"ticker": ticker, "bid": book.best_bid, "ask": book.best_ask, "price": price,
-                          "base_price": book.base_price or price, "kind": kind.value, "name": names.get(ticker, ""),
-                          "depth_bid": book.bids[0].quantity, "depth_ask": book.asks[0].quantity,
-                          "captured_at": now}
+        quotes[ticker] = QuoteReading(ticker=ticker, bid=book.best_bid, ask=book.best_ask, price=price,
+                                      base_price=book.base_price or price, kind=kind, name=names.get(ticker, ""),
+                                      depth_bid=book.bids[0].quantity, depth_ask=book.asks[0].quantity,
+                                      captured_at=now)
     positions = tuple(
-        PositionInput(ticker=h["ticker"], quantity=h["quantity"],
-                      sellable_quantity=min(h["sellable_quantity"], h["quantity"]),
-                      price=quotes[h["ticker"]]["price"], kind=InstrumentKind(quotes[h["ticker"]]["kind"]))
-        for h in account["holdings"])
-    snapshot = AccountSnapshot(cash=max(account["cash_d2"], 0), positions=positions,
-                               prices={t: q["price"] for t, q in quotes.items()},
-                               kinds={t: InstrumentKind(q["kind"]) for t, q in quotes.items()})
-    payload = {"payload": targets.to_payload(), "flat": targets.flat(), "cash_weight": targets.cash_weight,
-               "version": targets.version, "source": source, "names": targets.names()}
+        PositionInput(ticker=h.ticker, quantity=h.quantity, sellable_quantity=min(h.sellable_quantity, h.quantity),
+                      price=quotes[h.ticker].price, kind=quotes[h.ticker].kind)
+        for h in account.holdings)
+    snapshot = AccountSnapshot(cash=max(account.cash_d2, 0), positions=positions,
+                               prices={t: q.price for t, q in quotes.items()},
+                               kinds={t: q.kind for t, q in quotes.items()})
+    reading = TargetsReading(payload=targets.to_payload(), flat=targets.flat(), cash_weight=targets.cash_weight,
+                             version=targets.version, source=source, names=targets.names())
+    payload = reading.model_dump(mode="json")
     ctx.transcript.write("targets", **payload)
-    return {"targets": payload, "quotes": quotes,
-            "account": {**account, "snapshot": snapshot.model_dump(mode="json")}}
+    return {"targets": payload, "quotes": {t: q.model_dump(mode="json") for t, q in quotes.items()},
+            "account": account.model_copy(update={"snapshot": snapshot}).model_dump(mode="json")}

@@ -1,20 +1,23 @@
-"""plan_execution: the planner chooses how to execute each trade; orders are rebuilt from the trades.
+"""plan_execution: the planner chooses how to execute each trade; the proposal is made from both.
 
 The LLM (when configured) sees only computed features; its answer can change order types, price
-rules and slicing, never tickers, sides or quantities (``tools.plan.build_orders``).
+rules and slicing, never tickers, sides or quantities (``tools.proposal.make_proposal`` builds
+the orders from the trades).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from agent.approval import Edit
 from agent.context import RunContext
-from agent.run_inputs import plan_quotes
-from agent.state import RunState
+from agent.run_inputs import propose
+from agent.state import PlannerRecord, RunState
 from tools.kis.models import BookLevel, OrderBook
-from tools.netting import NettingResult
-from tools.plan import ExecutionPlan, OrderChoice, build_orders
+from tools.netting import Trade
+from tools.plan import ExecutionPlan, OrderChoice
 
 if TYPE_CHECKING:
     from langgraph.runtime import Runtime  # annotations only: langgraph loads with the graph
@@ -22,7 +25,7 @@ if TYPE_CHECKING:
 ADV_LOOKBACK_DAYS = 45  # calendar days of daily bars: ~30 sessions for volume and volatility
 
 
-def order_type_changes(edits: list[dict], trades) -> tuple[dict[str, str], list[str]]:
+def order_type_changes(edits: Sequence[Edit], trades: Sequence[Trade]) -> tuple[dict[str, str], list[str]]:
     """{trade id: order type} of the person's order-type edits on ``trades``, matched by the ticker
     and side they were checked against (by trade id for an unchecked edit); notes on edits whose
     trade is no longer in the plan."""
@@ -31,20 +34,17 @@ def order_type_changes(edits: list[dict], trades) -> tuple[dict[str, str], list[
     by_key = {(t.ticker, t.side): t.trade_id for t in trades}
     ids = {t.trade_id: (t.ticker, t.side) for t in trades}
     changes, notes = {}, []
-    for edit in (e for e in edits if e["kind"] == "order_type"):
+    for edit in (e for e in edits if e.kind == "order_type" and e.order_type):
         trade_id = by_key.get(edit_key(edit, ids))  # type: ignore[arg-type]
         if trade_id is None:
-            notes.append(f"order type edit of {edit.get('trade_id')} not applied: that trade is no longer in the plan")
+            notes.append(f"order type edit of {edit.trade_id} not applied: that trade is no longer in the plan")
             continue
-        changes[trade_id] = edit["order_type"]
+        changes[trade_id] = edit.order_type
     return changes, notes
 
 
-def apply_order_type_edits(plan: ExecutionPlan, edits: list[dict], trades=None) -> ExecutionPlan:
-    """The plan with the person's order types; ``trades`` (the netting's) match edits to trades by
-    ticker and side, without them by trade id."""
-    changes = (order_type_changes(edits, trades)[0] if trades is not None else
-               {e["trade_id"]: e["order_type"] for e in edits if e["kind"] == "order_type"})
+def apply_order_type_edits(plan: ExecutionPlan, changes: dict[str, str]) -> ExecutionPlan:
+    """The plan with the person's order types ({trade id: order type})."""
     if not changes:
         return plan
     choices = []
@@ -66,12 +66,13 @@ def plan_execution(state: RunState, runtime: Runtime[RunContext]) -> dict:
     from agent.planner import plan_execution as run_planner
 
     ctx = runtime.context
-    netting = NettingResult.model_validate(state["netting"])
-    quotes = state["quotes"]
+    netting = state.netting
+    assert netting is not None  # compute_trades ran first
+    quotes = state.quotes
     now = ctx.broker.clock.now()
-    books = {t: OrderBook(ticker=t, asks=(BookLevel(price=q["ask"], quantity=q["depth_ask"]),),
-                          bids=(BookLevel(price=q["bid"], quantity=q["depth_bid"]),), quoted_at="",
-                          price=q["price"], base_price=q["base_price"])
+    books = {t: OrderBook(ticker=t, asks=(BookLevel(price=q.ask, quantity=q.depth_ask),),
+                          bids=(BookLevel(price=q.bid, quantity=q.depth_bid),), quoted_at="",
+                          price=q.price, base_price=q.base_price)
              for t, q in quotes.items()}
     traded = sorted({t.ticker for t in netting.trades})
     bars = {t: ctx.broker.client.daily_bars(t, now.date() - dt.timedelta(days=ADV_LOOKBACK_DAYS), now.date())
@@ -81,8 +82,8 @@ def plan_execution(state: RunState, runtime: Runtime[RunContext]) -> dict:
                                max_retries=section.max_retries, max_output_tokens=section.max_output_tokens,
                                token_budget=section.token_budget, max_slices=section.max_slices)
     allowed = sorted(ctx.config.guardrails.allowed_order_types)
-    inputs = compute_features(state["run_id"], netting.trades, books, bars, now, ctx.calendar,
-                              {t: q["name"] for t, q in quotes.items()}, max_slices=section.max_slices,
+    inputs = compute_features(state.run_id, netting.trades, books, bars, now, ctx.calendar,
+                              {t: q.name for t, q in quotes.items()}, max_slices=section.max_slices,
                               allowed_order_types=tuple(allowed), timetable=ctx.config.timetable)
     ctx.transcript.write("planner_input", **inputs.model_dump(mode="json"))
     ctx.say("planning execution" + (f" with {section.model}" if ctx.planner_model is not None else " by rules"))
@@ -90,18 +91,18 @@ def plan_execution(state: RunState, runtime: Runtime[RunContext]) -> dict:
     for call in result.calls:
         ctx.transcript.write("llm_call", **call.model_dump(mode="json"))
     reason = result.reason if ctx.planner_model is not None or not ctx.planner_note else ctx.planner_note
-    edits = state.get("edits") or []
-    plan = apply_order_type_edits(result.plan, edits, netting.trades)
-    _, notes = order_type_changes(edits, netting.trades)
-    orders = build_orders(netting.trades, plan, plan_quotes(state))
-    planner = {"plan": plan.model_dump(mode="json"), "planner": result.planner, "reason": reason,
-               "calls": [c.model_dump(mode="json") for c in result.calls]}
-    ctx.transcript.write("plan", planner=result.planner, reason=reason, plan=planner["plan"],
-                         orders=[o.model_dump(mode="json") for o in orders])
+    changes, notes = order_type_changes(state.edits, netting.trades)
+    plan = apply_order_type_edits(result.plan, changes)
+    proposal = propose(ctx, netting, plan, state.plan_quotes, now)
+    planner = PlannerRecord(planner=result.planner, reason=reason, calls=tuple(result.calls))
+    ctx.transcript.write("plan", planner=result.planner, reason=reason, plan=plan.model_dump(mode="json"),
+                         orders=[o.model_dump(mode="json") for o in proposal.orders],
+                         committed=proposal.committed, proceeds=proposal.proceeds,
+                         cash_path=[c.model_dump(mode="json") for c in proposal.cash_path], digest=proposal.digest)
     ctx.say(f"planner: {result.planner} ({reason})")
-    update = {"planner": planner, "orders": [o.model_dump(mode="json") for o in orders]}
+    update = {"planner": planner.model_dump(mode="json"), "proposal": proposal.model_dump(mode="json")}
     if notes:
         for note in notes:
             ctx.say(note)
-        update["approval_problem"] = "; ".join(filter(None, [state.get("approval_problem", ""), *notes]))
+        update["approval_problem"] = "; ".join(filter(None, [state.approval_problem, *notes]))
     return update

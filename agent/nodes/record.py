@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def record(state: RunState, runtime: Runtime[RunContext]) -> dict:
     ctx = runtime.context
-    outcome = state.get("outcome") or "completed"
-    message = state.get("message") or ""
-    ctx.transcript.write("run_finished", outcome=outcome, message=message, report=state.get("report") or {})
+    outcome = state.outcome or "completed"
+    message = state.message
+    ctx.transcript.write("run_finished", outcome=outcome, message=message, report=state.report)
     return {"outcome": outcome, "message": message}

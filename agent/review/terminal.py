@@ -87,6 +87,11 @@ class TerminalApprover:
             table.add_row(o["order_id"], o["ticker"], o["side"], str(o["quantity"]), o["order_type"],
                           _krw(o["limit_price"]) if o["limit_price"] else "—", o["schedule"])
         self.console.print(table)
+        path = request.get("cash_path") or []
+        if path:  # what the orders do to the cash, the buys at what KIS reserves for them
+            steps = " → ".join(f"{step['label']} {_krw(step['cash'])}" for step in path)
+            self.console.print(f"cash (KRW): {steps} · the buys commit {_krw(request.get('committed', 0))} "
+                               "at their reservation prices")
 
     def show_costs(self, values: dict[str, Any]) -> None:
         n = values.get("netting", {})
@@ -123,7 +128,7 @@ class TerminalApprover:
         if trade is None:
             self.console.print(f"[red]no trade {trade_id!r}[/] (ids: {', '.join(t['trade_id'] for t in request['trades'])})")
             return
-        choice = next((c for c in values["planner"]["plan"]["choices"] if c["trade_id"] == trade_id), {})
+        choice = next((c for c in values["proposal"]["plan"]["choices"] if c["trade_id"] == trade_id), {})
         self.console.print(Panel(
             f"{escape(trade['reason'])}\n\nexecution: type {choice.get('order_type')} {choice.get('price_rule') or ''} "
             f"{choice.get('offset_ticks', 0):+d} ticks, {choice.get('slices', 1)} slice(s), {choice.get('schedule')}\n"
@@ -221,7 +226,8 @@ class TerminalApprover:
         if self.reviewer is None:
             self.console.print("[dim]free-text questions need an LLM (set GOOGLE_API_KEY); try 'help'[/]")
             return
-        data = {k: values.get(k) for k in ("drift", "netting", "planner", "guardrails", "orders", "open_orders")}
+        data = {k: values.get(k) for k in ("drift", "netting", "planner", "guardrails", "open_orders")}
+        data["orders"] = (values.get("proposal") or {}).get("orders")
         try:
             answer = self.reviewer(question, json.loads(json.dumps(data, default=str)))
             self.console.print(Panel(escape(answer), title="reviewer (read-only)"))  # model-written: plain text

@@ -12,10 +12,9 @@ from support.runkit import ScriptedApprover, edit, exchange_orders, make_config,
 from agent.approval import Edit, EditError, check_edits
 from agent.nodes.compute_trades import netting_options
 from agent.review.terminal import TerminalApprover
+from agent.state import RunState
 from tools.netting.evaluate import evaluate_trades, signed_quantities
 from tools.netting.models import NettingResult
-from tools.portfolio import AccountSnapshot
-from tools.targets import load_payload
 
 
 def trade_of(request: dict, ticker: str | None = None, side: str | None = None) -> dict:
@@ -63,11 +62,12 @@ def test_a_quantity_edit_is_recomputed_from_scratch_and_can_fail_weight_toleranc
     assert trade_of(first, "069500", "sell")["quantity"] == 41 and first["guardrails_passed"]
 
     # The state after the edit equals a from-scratch evaluation of the edited quantities.
-    netting = NettingResult.model_validate(edited["netting"])
+    state = RunState.model_validate(edited)
+    netting = state.netting
+    assert netting is not None and state.targets is not None
     quantities = signed_quantities(NettingResult.model_validate(shown["netting"])) | {"069500": -30}
-    expected = evaluate_trades(load_payload(edited["targets"]["payload"]),
-                               AccountSnapshot.model_validate(edited["account"]["snapshot"]),
-                               netting_options(SimpleNamespace(config=config), edited["edits"]), quantities)
+    expected = evaluate_trades(state.targets.targets, state.snapshot,
+                               netting_options(SimpleNamespace(config=config), state.edits), quantities)
     for field in ("weights_after", "quantities_after", "cash_after", "equity_after", "commission", "tax",
                   "turnover", "error", "lower_bound", "max_deviation", "objective", "effective_targets"):
         assert getattr(netting, field) == getattr(expected, field), field

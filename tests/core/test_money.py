@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from guardrails import GuardrailContext, GuardrailLimits, check_all
+from guardrails import GuardrailContext, GuardrailLimits, check, check_all
 from tools.market import (
     DEFAULT_COMMISSION,
     KST,
@@ -228,7 +228,7 @@ def test_config_rates_reach_netting_guardrails_and_backtester() -> None:
 
     from agent.config import RebalConfig
     from agent.nodes.compute_trades import netting_options
-    from agent.run_inputs import guardrail_context
+    from agent.run_inputs import guardrail_limits, propose
     from tools.backtest.runner import RunSpec, run_strategy
     from tools.strategies.params import StrategyFile
 
@@ -254,20 +254,22 @@ def test_config_rates_reach_netting_guardrails_and_backtester() -> None:
     assert buy.commission == int(buy.notional * 0.0005)
     assert netting.cash_after >= math.ceil(0.03 * snapshot.equity)
 
-    # Guardrails, with the context the agent builds (its limits carry the config's money).
+    # The proposal and its guardrails, as the agent makes them (the limits carry the config's money).
     plan = ExecutionPlan.uniform([t.trade_id for t in netting.trades], order_type="00", price_rule="mid")
-    quotes = {"005930": {"bid": 69_900, "ask": 70_000, "base_price": 70_000, "kind": "stock"},
-              "069500": {"bid": 34_995, "ask": 35_000, "base_price": 35_000, "kind": "etf"}}
-    state = {"netting": netting.model_dump(mode="json"), "edits": [], "quotes": quotes,
-             "account": {"snapshot": snapshot.model_dump(mode="json")},
-             "planner": {"plan": plan.model_dump(mode="json")}}
-    orders = list(build_orders(netting.trades, plan, {t: Quote(ticker=t, **q) for t, q in quotes.items()}))
-    guarded = guardrail_context(ctx, state, orders=orders)  # type: ignore[arg-type]
-    assert guarded.limits.money == money == config.guardrails.money
-    verdict = cash_flow(guarded)
-    assert verdict.passed, verdict.message
+    quotes = {"005930": Quote(ticker="005930", bid=69_900, ask=70_000, base_price=70_000, kind=STOCK),
+              "069500": Quote(ticker="069500", bid=34_995, ask=35_000, base_price=35_000, kind=ETF)}
+    proposal = propose(ctx, netting, plan, quotes, moment)  # type: ignore[arg-type]
+    limits = guardrail_limits(ctx)  # type: ignore[arg-type]
+    assert proposal.money == limits.money == money == config.guardrails.money
+    report = check(proposal, snapshot, moment, limits, rules=["cash_flow"], headless=False)
+    verdict = report.result("cash_flow")
+    assert verdict is not None and verdict.passed, report
     assert verdict.figures["margin"] == 0.02 and verdict.figures["cash_kept"] == math.ceil(0.03 * snapshot.equity)
     assert verdict.figures["sell_proceeds"] == money.sell_proceeds(sell.quantity, 70_000, STOCK)  # mid → 70,000
+    # The proposal's own cash figures are the ones the guardrail judged.
+    assert proposal.total_proceeds == verdict.figures["sell_proceeds"]
+    assert proposal.total_committed == verdict.figures["committed"]
+    assert proposal.cash_path[-1].cash == snapshot.cash + proposal.total_proceeds - proposal.total_committed
 
     # The backtester, given the config's money: its fills charge those rates and keep that buffer.
     panel = make_panel({"069500": [10_000] * 4, "152380": [20_000] * 4})

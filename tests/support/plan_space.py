@@ -289,7 +289,8 @@ def run_pair(pair: Pair, home: Path) -> Outcome:
                       calls=counts, policy_ok=not seen.get("policy_problems"), orders=len(orders))
         out.refused_at, out.refused_by = _refusal(values, result.exit_code)
         _compare(out, values, before, after, orders)
-        sized = r.journal.note(result.run_id, "buy_orders")
+        stage = (r.journal.note(result.run_id, "buy_stage") or {}).get("proposal")
+        sized = stage["orders"] if stage else None
         _why_not_bought(out, values, r.journal.entries(result.run_id), sized, r.calendar)
         if not out.refused and result.report:
             try:
@@ -303,7 +304,7 @@ def _compare(out: Outcome, values: dict[str, Any], before: dict[str, int], after
     trades = (values.get("netting") or {}).get("trades", [])
     out.sells = sum(1 for t in trades if t["side"] == "sell")
     out.buys = len(trades) - out.sells
-    out.slices = len(values.get("orders") or [])
+    out.slices = len((values.get("proposal") or {}).get("orders") or [])
     filled: Counter = Counter()
     for order in orders:
         if order.action != "cancel":
