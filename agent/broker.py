@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from agent.config import RebalConfig
 from tools.kis import Credentials, KisConfig, KisConfigError, load_credentials, mask_account
 from tools.market import KST
+from tools.private import private_dir
 
 if TYPE_CHECKING:
     from tools.kis import SyncKisClient  # the client (and httpx) loads when a connection is made
@@ -164,7 +165,7 @@ def _embedded(config: RebalConfig, notes: list[str]) -> BrokerConnection:
     from paper.embedded import EmbeddedExchange, embedded_settings
     from tools.kis import SyncKisClient
 
-    config.paths.home.mkdir(parents=True, exist_ok=True)
+    private_dir(config.paths.home, own=True)
     embedded = EmbeddedExchange(embedded_settings(db=str(config.embedded_db), speed=0.0, rate_limit=0))
     account = embedded.account
     credentials = Credentials(app_key=SecretStr(account.app_key), app_secret=SecretStr(account.app_secret),

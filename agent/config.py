@@ -86,6 +86,7 @@ class PlannerSection(_Section):
     max_retries: int = Field(1, ge=0, le=3)
     max_output_tokens: int = Field(2048, ge=256)
     token_budget: int = Field(20_000, ge=0)
+    reviewer_token_budget: int = Field(20_000, ge=0)  # per run, the terminal reviewer's questions together
     max_slices: int = Field(5, ge=1, le=20)
 
 
@@ -261,6 +262,7 @@ margin = 0.01               # headroom: buys at ≤ cash − kept + sale proceed
 model = "google_genai:gemini-2.5-flash"
 # base_url = "https://llm-gateway.example.com/gemini"   # the Gemini API through a gateway/proxy; default: Google's
 token_budget = 20000        # per run; over it the rules planner takes over
+reviewer_token_budget = 20000  # per run, for free-text questions in the terminal; over it they are refused
 max_slices = 5
 
 [guardrails]

@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from tools.private import private_db
+
 Status = Literal["intent", "sent", "acked", "unknown", "rejected", "void", "done", "skipped"]
 # Every broker action (place, revise, cancel) goes intent → sent → acked:
 # intent   recorded, not sent yet (a crash here: it surely never reached the broker)
@@ -88,9 +90,8 @@ class Journal:
     before, so journals written by earlier versions open unchanged."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit: every journal write is durable before the next broker call.
-        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        # Autocommit: every journal write is durable before the next broker call. 0600, like its key.
+        self._conn = sqlite3.connect(private_db(path), isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
@@ -106,6 +107,9 @@ class Journal:
             if name not in present:
                 self._conn.execute(f'ALTER TABLE "orders" ADD COLUMN "{name}" {_SQL_TYPES[kind]}')
         self._key_path = path.parent / "journal.key"
+        if "intents" not in tables:  # keyed hash of a rebalance's intent → the runs started for it
+            self._conn.execute('CREATE TABLE "intents" (\n   "intent_key" TEXT,\n   "run_id" TEXT,\n'
+                               '   PRIMARY KEY ("intent_key", "run_id")\n)')
         if "run_notes" not in tables:
             self._conn.execute('CREATE TABLE "run_notes" (\n   "run_id" TEXT,\n   "name" TEXT,\n   "value" TEXT,\n'
                                '   PRIMARY KEY ("run_id", "name")\n)')
@@ -148,6 +152,21 @@ class Journal:
         created mode 0600): the journal can tell accounts apart without holding their numbers."""
         digits = account.replace("-", "").strip()
         return hmac.new(self._secret(), digits.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def intent_key(self, account: str, as_of: str, targets_version: str) -> str:
+        """The keyed hash (HMAC-SHA256, the journal's secret) of one rebalance's intent: the same
+        account, session date and targets. It stays in this private database; run ids are random."""
+        digits = account.replace("-", "").strip()
+        message = f"intent|{digits}|{as_of}|{targets_version}".encode()
+        return hmac.new(self._secret(), message, hashlib.sha256).hexdigest()
+
+    def runs_for_intent(self, intent_key: str) -> list[str]:
+        """The runs started for this intent, oldest first."""
+        rows = self._conn.execute('SELECT run_id FROM "intents" WHERE intent_key = ? ORDER BY rowid', [intent_key])
+        return [row[0] for row in rows]
+
+    def claim_intent(self, intent_key: str, run_id: str) -> None:
+        self._conn.execute('INSERT OR IGNORE INTO "intents" (intent_key, run_id) VALUES (?, ?)', [intent_key, run_id])
 
     def _secret(self) -> bytes:
         try:

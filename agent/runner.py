@@ -1,14 +1,16 @@
 """Starting, driving and resuming runs: the checkpointed graph plus whoever answers the approval.
 
-A run's id is derived from its intent (account, as-of date, targets version), so the same
-rebalance cannot be started twice by accident: a second ``rebal run`` finds it and says so.
+A run's id is random (``YYYY-MM-DD-`` and 8 hex digits): it reveals nothing about the account.
+The same rebalance (account, as-of date, targets version) cannot be started twice by accident:
+its intent is kept as a keyed hash in the private journal (``Journal.intent_key``), so a second
+``rebal run`` finds the first run and says so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
+import secrets
 import sqlite3
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -22,6 +24,7 @@ from agent.config import RebalConfig
 from agent.context import RunContext
 from agent.journal import Journal
 from agent.transcript import Transcript
+from tools.private import private_db, private_dir
 
 EXIT_OK = 0  # every approved trade done (or nothing to do)
 EXIT_FAILED = 1  # an error stopped the run; the message says what the journal shows, and how to resume
@@ -50,9 +53,8 @@ class RunResult:
     awaiting_approval: bool = False
 
 
-def intent_id(account: str, as_of: str, targets_version: str) -> str:
-    digest = hashlib.sha256(f"{account}|{as_of}|{targets_version}".encode()).hexdigest()[:10]
-    return f"{as_of}-{digest}"
+def random_run_id(as_of: str) -> str:
+    return f"{as_of}-{secrets.token_hex(4)}"
 
 
 def auto_approver(request: dict[str, Any], state: dict[str, Any]) -> Approval | None:
@@ -83,18 +85,20 @@ class Runner:
         self.headless = headless
         self.progress = progress
         self._stack = ExitStack()
-        config.paths.home.mkdir(parents=True, exist_ok=True)
+        private_dir(config.paths.home, own=True)
         self.broker = broker or connect(config, confirm_real=None if headless else confirm_real)
         self._stack.callback(self.broker.close)
         self.journal = Journal(config.journal_db)
         self._stack.callback(self.journal.close)
-        conn = sqlite3.connect(str(config.runs_db), check_same_thread=False)
+        # Checkpoints hold holdings, cash and LLM messages: 0600, with their -wal/-shm.
+        conn = sqlite3.connect(private_db(config.runs_db), check_same_thread=False)
         self._stack.callback(conn.close)
         self.saver = SqliteSaver(conn)
         self.graph = build_graph().compile(checkpointer=self.saver)
         self.calendar = krx_calendar()
         self.planner_model, self.planner_note = self._planner_model()
         self.active_run: str | None = None  # the run being started or resumed (for error messages)
+        self.active_transcript: Transcript | None = None  # its transcript (the reviewer writes there too)
 
     def close(self) -> None:
         self._stack.close()
@@ -142,26 +146,30 @@ class Runner:
 
     # --- starting and resuming ----------------------------------------------------------
 
-    def new_run_id(self, *, again: bool = False) -> tuple[str, str]:
-        """(run id, as-of date) of the rebalance intended now; ``again`` numbers a repeat of a finished one."""
+    def new_run_id(self, *, again: bool = False) -> tuple[str, str, str]:
+        """(run id, as-of date, intent key) of the rebalance intended now: the run already started
+        for that intent (the latest), or a new random id when there is none or ``again``."""
         from agent.nodes.fetch_targets import load_configured_targets
 
         as_of = self.broker.clock.now().date().isoformat()
         context = self._context("probe")
         targets, _ = load_configured_targets(context, as_of)
-        base = intent_id(self.broker.account, as_of, targets.version)
-        run_id, n = base, 1
-        while again and self.state(run_id).values:
-            n += 1
-            run_id = f"{base}-{n}"
-        return run_id, as_of
+        intent = self.journal.intent_key(self.broker.account, as_of, targets.version)
+        earlier = self.journal.runs_for_intent(intent)
+        if earlier and not again:
+            return earlier[-1], as_of, intent
+        run_id = random_run_id(as_of)
+        while self.state(run_id).values:  # 2³² ids a day: a repeat is all but impossible, still never reused
+            run_id = random_run_id(as_of)
+        return run_id, as_of, intent
 
     def start(self, approver: Approver | None, *, again: bool = False) -> RunResult:
-        run_id, as_of = self.new_run_id(again=again)
+        run_id, as_of, intent = self.new_run_id(again=again)
         existing = self.state(run_id)
         if existing.values:
             finished = not existing.next
             raise RunExists(run_id, finished, existing.values.get("outcome", ""))
+        self.journal.claim_intent(intent, run_id)
         context = self._context(run_id)
         self.active_run = run_id
         context.transcript.write("run_started", mode="headless" if self.headless else "interactive",
@@ -205,6 +213,7 @@ class Runner:
         from langgraph.types import Command
 
         config = self._config(run_id)
+        self.active_transcript = context.transcript
         while True:
             self.graph.invoke(payload, config, context=context, durability="sync")
             snapshot = self.graph.get_state(config)

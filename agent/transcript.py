@@ -9,6 +9,7 @@ Every line is one ``TranscriptEvent``. The kinds, in the order a run writes them
 - ``trades``          the netting result: trades, expected weights, costs, error vs lower bound
 - ``planner_input``   the computed features the planner saw (trade table, quotes, depth, time to close)
 - ``llm_call``        one model request: messages, raw response text, finish_reason, usage, cost, error
+- ``reviewer_call``   one question to the terminal's reviewer: the same, plus the budget and any cut of the data
 - ``plan``            the plan used, which planner produced it and why (fallback reason)
 - ``guardrails``      every rule verdict with its figures
 - ``approval_requested`` / ``approval``  what was shown (plan hash) and the answer (who, when, decision)
@@ -37,6 +38,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tools.kis.redact import REDACTOR
 from tools.market import KST
+from tools.private import private_dir
 
 DEFAULT_DIR = Path("transcripts")
 
@@ -89,7 +91,7 @@ class Transcript:
     def __init__(self, directory: Path, run_id: str) -> None:
         self.run_id = run_id
         self.path = Path(directory) / f"{run_id}.jsonl"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent, own=True)
         self._lock = threading.Lock()
         self._seq = sum(1 for _ in self._lines())
 

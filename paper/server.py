@@ -10,6 +10,7 @@ from pathlib import Path
 from paper.exchange import PaperExchange
 from paper.ledger import Account
 from paper.settings import ExchangeSettings
+from tools.private import private_dir
 
 # The demo account: cash and ETFs worth these amounts (KRW) on the day it is opened. It has drifted
 # from examples/targets/demo.toml: equities ran up, bonds and gold lag — a modest rebalance.
@@ -34,7 +35,7 @@ def ensure_demo_account(exchange: PaperExchange) -> Account:
 
 def write_credentials(account: Account, path: Path) -> None:
     """Write the account's keys as JSON readable by the owner only (mode 0600 from the start)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     payload = {"app_key": account.app_key, "app_secret": account.app_secret, "account": account.number}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

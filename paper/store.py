@@ -17,6 +17,7 @@ from typing import Any
 
 from paper.ledger import Account, DayTotals, Fill, Order, OrderStatus, Position, Settlement, Side
 from tools.market import InstrumentKind, OrderType
+from tools.private import private_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (number TEXT PRIMARY KEY, app_key TEXT UNIQUE, body TEXT NOT NULL);
@@ -70,9 +71,7 @@ def _fill_from(body: str) -> Fill:
 
 class Store:
     def __init__(self, path: str | Path = ":memory:") -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = private_db(path)  # accounts' keys, secrets and tokens: 0600 with its -wal/-shm
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")

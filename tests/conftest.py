@@ -4,7 +4,9 @@ loopback, the paper exchange, and the fake Gemini API."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
+import stat
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -72,28 +74,51 @@ def _loopback_lookups_only(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(socket, name, _lookup_guard(getattr(socket, name)))
 
 
-# What runs write and must never hold a secret. The broker's own database (the embedded exchange
-# holds its accounts' keys, as KIS does) and the token cache (it exists to hold the token) are not.
-_SCANNED = ("*.jsonl", "runs.db*", "journal.db*", "*.log")
+# Where a secret must be kept, and so may be: the exchange's own database (it holds its accounts'
+# keys and tokens, as KIS does) with its -wal/-shm, the credentials file ``paper serve --credentials``
+# writes, and the token cache. Each such file must be private (0600).
+_KEEPER_JSON = ({"app_key", "app_secret", "account"}, {"token", "expires_at"})  # credentials file, token cache
+
+
+def _keeper(path: Path) -> bool:
+    if path.name.split(".db")[0] in ("exchange", "paper", "embedded-exchange") and ".db" in path.name:
+        return True
+    if path.suffix == ".json" and path.stat().st_size < 4_096:
+        try:
+            return set(json.loads(path.read_text())) in _KEEPER_JSON
+        except (ValueError, UnicodeDecodeError, AttributeError, TypeError):
+            return False
+    return False
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _no_secret_written_by_the_suite(tmp_path_factory: pytest.TempPathFactory):
-    """After the whole session: every transcript, checkpoint store and journal written under the
-    suite's temp folders is scanned for every secret any client registered during the session."""
+    """After the whole session: every file written under the suite's temp folders is scanned for
+    every secret any client registered during the session. Only the keepers above may hold one, and
+    they must be 0600. (Tests that give Rebal credentials in a file write them with a name starting
+    ``input-``: what a person typed is not what Rebal wrote.)"""
     yield
     from tools.kis.redact import REDACTOR
 
     secrets = sorted(REDACTOR._secrets | {a for a in REDACTOR._accounts if len(a.replace("-", "")) >= 8})
     base = tmp_path_factory.getbasetemp()
-    leaks = []
-    for pattern in _SCANNED:
-        for path in base.rglob(pattern):
-            if "kis-tokens" in path.parts or not path.is_file():
-                continue
-            content = path.read_bytes()
-            leaks += [f"{path.relative_to(base)}: {s[:4]}…" for s in secrets if s.encode() in content]
+    leaks, loose, scanned = [], [], 0
+    for path in base.rglob("*"):
+        if not path.is_file() or path.is_symlink() or path.name.startswith("input-"):
+            continue
+        scanned += 1
+        content = path.read_bytes()
+        found = [s for s in secrets if s.encode() in content]
+        if not found:
+            continue
+        if _keeper(path):
+            if stat.S_IMODE(path.stat().st_mode) != 0o600:
+                loose.append(f"{path.relative_to(base)} {stat.S_IMODE(path.stat().st_mode):o}")
+        else:
+            leaks += [f"{path.relative_to(base)}: {s[:4]}…" for s in found]
+    assert scanned > 0 or not secrets, "the secret scan saw no file"
     assert not leaks, f"secrets written by the suite: {leaks[:10]}"
+    assert not loose, f"files holding secrets that are not private: {loose[:10]}"
 
 
 # --- the paper exchange, in-process and over HTTP on loopback ------------------------------------

@@ -376,10 +376,10 @@ def _load_sessions(start: str, end: str) -> tuple[list[dt.date], dict[dt.date, t
     special = {d.isoformat(): [o.isoformat(), c.isoformat()] for d, (o, c) in hours.items()
                if (o, c) != (dt.time(9, 0), dt.time(15, 30))}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"sessions": [d.isoformat() for d in sessions], "special_hours": special}))
-        tmp.replace(path)
+        from tools.private import write_private_text
+
+        write_private_text(path, json.dumps({"sessions": [d.isoformat() for d in sessions],
+                                             "special_hours": special}))
     except OSError:
         pass  # a read-only home still works, just without the cache
     return sessions, hours

@@ -186,13 +186,16 @@ def config_init(
     if path.exists() and not force:
         typer.echo(f"{path} exists; use --force to overwrite it", err=True)
         raise typer.Exit(2)
-    path.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    from tools.private import write_private_text
+
+    write_private_text(path, CONFIG_TEMPLATE)
     typer.echo(f"wrote {path}")
 
 
 @app.command("demo")
 def demo(
-    home: Annotated[Path, typer.Option(help="Working folder of the demo (wiped first).")] = Path(".rebal/demo"),
+    home: Annotated[Path, typer.Option(help="Working folder of the demo: new or empty, or one an earlier demo "
+                                            "made (only what that demo made is cleared).")] = Path(".rebal/demo"),
 ) -> None:
     """A complete headless rebalance of a drifted demo account on the embedded paper exchange."""
     from agent.commands.session import demo_command
@@ -201,6 +204,9 @@ def demo(
 
 
 def main() -> None:
+    from tools.private import restrict_umask
+
+    restrict_umask()  # every file and folder this process (or a library in it) creates is private
     app()
 
 

@@ -33,7 +33,10 @@ def read_runs(runs_db: Path) -> list[dict[str, Any]] | None:
         import ormsgpack  # LangGraph's checkpoint encoding (a dependency of langgraph-checkpoint)
     except ImportError:
         return None
-    conn = sqlite3.connect(str(runs_db))  # only read: nothing is written to the store
+    try:  # read only: nothing is written to the store, and a missing store is not created
+        conn = sqlite3.connect(runs_db.resolve().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
     try:
         return _read(conn, ormsgpack)
     except (_Unknown, sqlite3.Error, ValueError, TypeError, KeyError, AttributeError):

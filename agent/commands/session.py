@@ -8,7 +8,6 @@ how to resume it (``rebal runs resume RUN_ID``). Ctrl-C does the same and exits 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 from rich.console import Console
@@ -64,7 +63,8 @@ def _approver(runner: Runner, headless: bool):
     if runner.planner_model is not None:
         from agent.reviewer import make_reviewer
 
-        reviewer = make_reviewer(runner.planner_model)
+        reviewer = make_reviewer(runner.planner_model, token_budget=runner.config.planner.reviewer_token_budget,
+                                 transcript=lambda: runner.active_transcript)
     return TerminalApprover(console, reviewer)
 
 
@@ -244,8 +244,9 @@ def _list_runs_with_graph(runs_db: Path) -> list[dict]:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     from agent.graph import build_graph
+    from tools.private import private_db
 
-    conn = sqlite3.connect(str(runs_db), check_same_thread=False)
+    conn = sqlite3.connect(private_db(runs_db), check_same_thread=False)
     try:
         return list_runs(build_graph().compile(checkpointer=SqliteSaver(conn)))
     finally:
@@ -298,8 +299,16 @@ def status_command(path: Path | None) -> int:
 
 def demo_command(home: Path) -> int:
     """A fresh embedded exchange and demo account each time, so the demo always has work to do."""
-    if home.exists():
-        shutil.rmtree(home)
+    from rich.markup import escape
+
+    from agent.commands.demo_home import clear_demo_home, mark_demo_home
+
+    refused = clear_demo_home(home)
+    if refused:
+        console.print(f"[red]demo not started:[/] {escape(refused)}")
+        return EXIT_USAGE
+    before = set(p.name for p in home.iterdir()) if home.exists() else set()
+    mark_demo_home(home, before)  # the marker first: a demo that fails half-way can still be cleared
     demo_targets = Path(__file__).resolve().parents[2] / "examples" / "targets" / "demo.toml"
     config = RebalConfig.model_validate({"broker": {"mode": "embedded"}, "targets": {"file": str(demo_targets)},
                                          "paths": {"home": str(home), "transcripts": "transcripts"}})
@@ -315,6 +324,7 @@ def demo_command(home: Path) -> int:
             return _interrupted(runner)
         except Exception as error:
             return _failure(error, "the demo run", runner)
+    mark_demo_home(home, before)
     show_result(result)
     console.print(f"[dim]demo wall time {(dt.datetime.now() - started).total_seconds():.1f} s[/]")
     return result.exit_code

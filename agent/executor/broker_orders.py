@@ -15,8 +15,6 @@ no connection before the request) never reached the exchange: ``void`` at once.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
 
 from agent.journal import Journal, JournalEntry, Owner, now_iso
 from agent.transcript import Transcript
@@ -36,21 +34,6 @@ from tools.plan import Order
 
 TIME_SLACK = dt.timedelta(seconds=30)  # broker clock vs ours when matching an order by its time
 _NOT_PLACED = (RateLimited, AuthError, KisTransportError)  # refused before the exchange saw it
-_crash_counts: dict[str, int] = {}
-
-
-def crash_point(point: str) -> None:
-    """Fault injection for the crash tests: ``REBAL_CRASH_AT=point`` or ``point#n`` (n-th time)
-    kills this process with SIGKILL right here. Inert unless that variable is set."""
-    wanted = os.environ.get("REBAL_CRASH_AT")
-    if not wanted:
-        return
-    name, _, nth = wanted.partition("#")
-    if point != name:
-        return
-    _crash_counts[point] = _crash_counts.get(point, 0) + 1
-    if _crash_counts[point] == int(nth or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def slice_key(run_id: str, order: Order) -> str:
@@ -118,7 +101,6 @@ class OrderDesk:
         self.journal.record_intent(row)
         self.transcript.write("order_intent", key=key, attempt=attempt, ticker=order.ticker, side=order.side,
                               quantity=order.quantity, order_type=order.order_type.value, price=price)
-        crash_point("before_send")
         self.journal.update(key, status="sent", sent_at=now_iso(self.clock.now()))
         try:
             ack = self.client.place_order(order.side, order.ticker, order.quantity, order.order_type, price)
@@ -132,7 +114,6 @@ class OrderDesk:
             self.journal.update(key, status="rejected", note=str(refused))
             self.transcript.write("order_error", key=key, error=str(refused), msg_cd=refused.msg_cd)
             return self.journal.get(key)
-        crash_point("after_send")
         self.journal.update(key, status="acked", order_no=ack.order_no, branch=ack.branch,
                             acked_at=now_iso(self.clock.now()))
         self.transcript.write("order_ack", key=key, order_no=ack.order_no, message=ack.message)
@@ -173,7 +154,6 @@ class OrderDesk:
             "note": f"re-price of {entry.key}", **self._scope()}))
         self.transcript.write("order_intent", key=key, action="revise", original_order_no=entry.order_no,
                               price=price, quantity=quantity)
-        crash_point("before_revise")
         self.journal.update(key, status="sent", sent_at=now_iso(self.clock.now()))
         try:
             ack = self.client.revise_order(entry.order_no, price=price, quantity=quantity, branch=entry.branch or "")
@@ -189,7 +169,6 @@ class OrderDesk:
             self.journal.update(key, status="rejected", note=str(refused))
             self.transcript.write("order_error", key=key, error=str(refused), msg_cd=refused.msg_cd)
             return self.journal.get(key)
-        crash_point("after_revise")
         return self._revised(key, ack.order_no, ack.branch)
 
     def _revised(self, key: str, order_no: str, branch: str, *, reconciled: bool = False) -> JournalEntry:
@@ -218,7 +197,6 @@ class OrderDesk:
             "status": "intent", "order_no": None, "acked_at": None, "sent_at": None, "filled_quantity": 0,
             "filled_amount": 0, "action": "cancel", "original_order_no": entry.order_no, "parent_key": entry.key,
             "note": why, **self._scope()}))
-        crash_point("before_cancel")
         self.journal.update(key, status="sent", sent_at=now_iso(self.clock.now()))
         try:
             ack = self.client.cancel_order(entry.order_no, branch=entry.branch or "")

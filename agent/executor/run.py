@@ -19,7 +19,7 @@ from typing import Any
 
 from agent.context import RunContext
 from agent.executor.account_state import owner_for
-from agent.executor.broker_orders import OrderDesk, crash_point, slice_key
+from agent.executor.broker_orders import OrderDesk, slice_key
 from agent.executor.report import final_report
 from agent.journal import JournalEntry
 from agent.run_inputs import guardrail_limits
@@ -89,7 +89,6 @@ class Executor:
         sells = [o for o in self.orders if o.side == "sell"]
         if sells:
             self._stage("sell", sells, self._times("sell", sells))
-        crash_point("after_sells")
         stage = self._buy_stage()
         if stage is not None and stage.orders:
             self._stage("buy", list(stage.orders), self._buy_times(stage))

@@ -29,7 +29,8 @@ from agent.review._format import (
 from agent.transcript import TranscriptEvent
 
 KNOWN_KINDS = frozenset({
-    "run_started", "account", "targets", "drift", "trades", "planner_input", "llm_call", "plan", "guardrails",
+    "run_started", "account", "targets", "drift", "trades", "planner_input", "llm_call", "reviewer_call", "plan",
+    "guardrails",
     "approval_requested", "approval", "open_orders", "order_intent", "order_ack", "order_error", "fill",
     "execution", "report", "run_finished", "error"})
 # Display labels of KIS order-division codes (ORD_DVSN), as in tools.plan.
@@ -253,17 +254,18 @@ def planner_section(events: Sequence[TranscriptEvent]) -> Section:
                  for key, value in event.data.items()]
         section.add(Lines([f"planner input ({clock(event.at)}): " + " · ".join(parts)] if parts else []))
     calls, excerpts = [], []
-    for number, event in enumerate(of(events, "llm_call"), start=1):
+    for number, event in enumerate((e for e in events if e.kind in ("llm_call", "reviewer_call")), start=1):
         d = event.data
         usage = pick(d, "usage", "usage_metadata")
-        usage = usage if isinstance(usage, Mapping) else {}
+        usage = usage if isinstance(usage, Mapping) else d  # Rebal's own events carry the counts at the top
         tokens_in = pick(usage, "input_tokens", "prompt_tokens", "promptTokenCount")
         tokens_out = pick(usage, "output_tokens", "completion_tokens", "candidatesTokenCount")
         total = pick(usage, "total_tokens", "totalTokenCount")
         if total is None and num(tokens_in) is not None and num(tokens_out) is not None:
             total = (num(tokens_in) or 0) + (num(tokens_out) or 0)
         error = pick(d, "error", "parsing_error")
-        calls.append([str(number), clock(event.at), text(pick(d, "model", "model_name")), text(pick(d, "attempt")),
+        attempt = "reviewer" if event.kind == "reviewer_call" else text(pick(d, "attempt"))
+        calls.append([str(number), clock(event.at), text(pick(d, "model", "model_name")), attempt,
                       text(pick(d, "finish_reason")), integer(tokens_in), integer(tokens_out), integer(total),
                       _llm_cost(d), f"✗ {text(error, 160)}" if error else ""])
         response = pick(d, "response", "raw_response", "raw", "response_text")

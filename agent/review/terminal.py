@@ -232,4 +232,7 @@ class TerminalApprover:
             answer = self.reviewer(question, json.loads(json.dumps(data, default=str)))
             self.console.print(Panel(escape(answer), title="reviewer (read-only)"))  # model-written: plain text
         except Exception as error:  # the reviewer is a convenience: its failure never blocks the decision
-            self.console.print(f"[yellow]the reviewer could not answer ({type(error).__name__})[/]")
+            from agent.reviewer import ReviewerRefused
+
+            why = str(error) if isinstance(error, ReviewerRefused) else type(error).__name__
+            self.console.print(f"[yellow]the reviewer could not answer ({escape(why)})[/]")

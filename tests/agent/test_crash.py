@@ -1,8 +1,9 @@
 """kill -9 the executor at several points, resume, and check the exchange: every order once, account at target.
 
 The exchange runs as its own process (`rebal paper serve`), as KIS would; `rebal run --auto-approve`
-runs in a subprocess that SIGKILLs itself at the named point (``REBAL_CRASH_AT``), then
-`rebal runs resume` finishes the run.
+runs in a subprocess that SIGKILLs itself at the named point, then `rebal runs resume` finishes the
+run. The crash comes from ``tests/support/crashing_cli.py`` (``support.faultpoints`` hooks the point
+from outside Rebal's code, which has no crash hook of its own).
 
 The exchange's market clock is frozen (``--speed 0``): it moves only when the executor waits
 (``RemotePaperClock.wait`` advances it by exactly that much), so the market every run sees does
@@ -14,13 +15,13 @@ re-price lands a tick late and is cancelled) and a slow machine runs the later c
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from support.paperkit import served_run_setup
 
 from agent.transcript import read_events
 from paper.exchange import PaperExchange
@@ -29,6 +30,7 @@ from paper.server import DEMO_CASH, demo_holdings, write_credentials
 from paper.settings import ExchangeSettings
 
 CLI = [sys.executable, "-m", "agent.commands.cli"]
+CRASHING_CLI = [sys.executable, str(Path(__file__).parents[1] / "support" / "crashing_cli.py")]
 CRASH_POINTS = ["before_send#1", "after_send#1", "after_sells", "after_send#5"]
 
 
@@ -53,22 +55,7 @@ def _setup(served, point: str) -> tuple[Path, dict[str, str]]:
     home = root / point
     home.mkdir()
     config = home / "rebal.toml"
-    config.write_text(f"""
-[broker]
-mode = "kis"
-profile = "paper"
-base_url = "{url}"
-requests_per_second = 0
-[execution]
-poll_seconds = 0.2
-fill_window_minutes = 0.5
-[paths]
-home = "{home / 'state'}"
-transcripts = "{home / 'transcripts'}"
-""")
-    env = {**os.environ, "KIS_APP_KEY": keys["app_key"], "KIS_APP_SECRET": keys["app_secret"],
-           "KIS_ACCOUNT": keys["account"], "GOOGLE_API_KEY": "", "GEMINI_API_KEY": ""}
-    env.pop("REBAL_CRASH_AT", None)
+    env = served_run_setup(config, url, keys, home / "state", home / "transcripts")
     return config, env
 
 
@@ -96,8 +83,9 @@ def _planned(transcript: Path) -> list[dict]:
 def test_killed_executor_resumes_and_places_every_order_once(served, point):
     url, accounts, _root = served
     config, env = _setup(served, point)
-    crashed = subprocess.run([*CLI, "run", "--auto-approve", "-c", str(config)], env={**env, "REBAL_CRASH_AT": point},
-                             capture_output=True, text=True, timeout=180)
+    crashed = subprocess.run([*CRASHING_CLI, "--crash-at", point, "run", "--auto-approve", "-c", str(config)],
+                             env=env, capture_output=True, text=True, timeout=180)
+    # Killed at the point (a point never reached would let the run finish: that fails here).
     assert crashed.returncode == -9, crashed.stdout[-2000:] + crashed.stderr[-2000:]
     (transcript,) = (config.parent / "transcripts").glob("*.jsonl")
     run_id = transcript.stem

@@ -170,8 +170,13 @@ def test_nothing_to_do_and_the_same_intent_twice(tmp_path):
             r.start(auto_approver)
         assert exists.value.finished and first.run_id in str(exists.value)
         again = r.start(auto_approver, again=True)
+        with pytest.raises(RunExists) as latest:  # the same intent now names the latest run
+            r.start(auto_approver)
+        assert again.run_id in str(latest.value)
     assert (again.outcome, again.exit_code) == ("nothing to do", EXIT_OK)
-    assert again.run_id == f"{first.run_id}-2"
+    # Run ids are random, dated and never reused: nothing in them comes from the account.
+    assert again.run_id != first.run_id and again.run_id[:11] == first.run_id[:11]
+    assert len(again.run_id) == len(first.run_id) == len("2026-12-04-") + 8
     assert "order_intent" not in kinds(again.transcript)
 
 

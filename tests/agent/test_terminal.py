@@ -64,3 +64,26 @@ def test_model_text_is_printed_as_plain_text(tmp_path):
     with runner(make_config(tmp_path)) as r:
         r.start(approver)
     assert "[red]injected markup[/red] stays visible" in console.export_text()
+
+
+def test_a_reviewer_out_of_budget_says_so_and_the_decision_goes_on(tmp_path):
+    from agent.reviewer import ReviewerRefused
+
+    def spent(question, data):
+        raise ReviewerRefused("the reviewer's token budget for this run is spent (20,000 of 20,000 tokens used)")
+
+    console = Console(record=True, width=160)
+    approver = TerminalApprover(console, reviewer=spent, ask=Keyboard("why?", "reject"))
+    with runner(make_config(tmp_path)) as r:
+        result = r.start(approver)
+    text = console.export_text()
+    assert "token budget for this run is spent (20,000 of 20,000 tokens used)" in text
+    assert result.outcome == "rejected"
+
+
+def test_the_cash_path_is_shown_with_the_orders(tmp_path):
+    approver, console, _ = session("show orders", "reject")
+    with runner(make_config(tmp_path)) as r:
+        r.start(approver)
+    text = console.export_text()
+    assert "cash (KRW): before trading " in text and "after the buys" in text and "the buys commit" in text

@@ -87,7 +87,7 @@ def test_keyring(tmp_path, memory_keyring):
 
 
 def test_no_keyring_backend_falls_back_to_kis_devlp_yaml(tmp_path, no_keyring):
-    yaml = tmp_path / "kis_devlp.yaml"
+    yaml = tmp_path / "input-kis_devlp.yaml"  # the person's file, not one Rebal wrote (conftest's scan)
     yaml.write_text(f"my_app: 'R{KEY[1:]}'\nmy_sec: '{SECRET}'\npaper_app: '{KEY}'\npaper_sec: '{SECRET}'\n"
                     "my_acct_stock: '60012345'\nmy_paper_stock: '50012345'\nmy_prod: '01'\n"
                     "prod: 'https://openapi.koreainvestment.com:9443'\n")

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -113,3 +114,28 @@ def iter_leaves(value) -> Iterator:
             yield from iter_leaves(v)
     else:
         yield value
+
+
+def served_run_setup(config: Path, url: str, keys: dict[str, str], home: Path, transcripts: Path,
+                     **env: str) -> dict[str, str]:
+    """Write a config for headless runs against a served exchange at ``url`` (fast fill windows, no
+    LLM) and return the environment that gives the CLI the account's ``keys`` (plus ``env``)."""
+    import os
+
+    config.write_text(f"""
+[broker]
+mode = "kis"
+profile = "paper"
+base_url = "{url}"
+requests_per_second = 0
+[planner]
+use_llm = false
+[execution]
+poll_seconds = 0.2
+fill_window_minutes = 0.5
+[paths]
+home = "{home}"
+transcripts = "{transcripts}"
+""")
+    return {**os.environ, "KIS_APP_KEY": keys["app_key"], "KIS_APP_SECRET": keys["app_secret"],
+            "KIS_ACCOUNT": keys["account"], "GOOGLE_API_KEY": "", "GEMINI_API_KEY": "", **env}

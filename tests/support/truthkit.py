@@ -6,9 +6,8 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
-from agent.executor import broker_orders
-from agent.executor import run as executor_run
 from agent.runner import Runner
+from support import faultpoints
 from tools.market import KST
 
 Hook = Callable[[str], None]
@@ -16,19 +15,8 @@ Hook = Callable[[str], None]
 
 def on_points(monkeypatch, hooks: dict[str, Callable[[], None]]) -> Counter:
     """Call ``hooks[point]()`` at the executor's named points (``after_send#2``: the 2nd time);
-    returns the counter of points reached."""
-    reached: Counter = Counter()
-
-    def point(name: str) -> None:
-        reached[name] += 1
-        for wanted, action in hooks.items():
-            base, _, nth = wanted.partition("#")
-            if base == name and reached[name] == int(nth or 1):
-                action()
-
-    monkeypatch.setattr(broker_orders, "crash_point", point)
-    monkeypatch.setattr(executor_run, "crash_point", point)
-    return reached
+    returns the counter of points reached. The points are hooked by ``support.faultpoints``."""
+    return faultpoints.on(monkeypatch, hooks)
 
 
 def set_clock(r: Runner, hh: int, mm: int) -> None:

@@ -26,6 +26,7 @@ import numpy as np
 
 from tools.market import InstrumentKind, is_valid_ticker
 from tools.prices import DailyBar, PriceSeries, UsdDailyBar, read_price_csv, read_price_dir
+from tools.private import private_dir, write_private_text
 from tools.strategies.base import ClosePanel
 
 CURRENCY_UNIT = {"KRW": 1, "USD": 100}  # integer price units per currency unit
@@ -166,10 +167,9 @@ KRX_HEADER = "date,open,high,low,close,volume,ticker,code,name,interval"
 def _write_cache(path: Path, ticker: str, bars: Iterable[DailyBar], covered: tuple[dt.date, dt.date]) -> None:
     lines = [KRX_HEADER] + [f"{b.date:%Y%m%d},{b.open},{b.high},{b.low},{b.close},{b.volume},{ticker},{ticker},,D"
                             for b in bars]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    path.with_suffix(".json").write_text(json.dumps({"start": covered[0].isoformat(), "end": covered[1].isoformat()}))
+    write_private_text(path, "\n".join(lines) + "\n")
+    write_private_text(path.with_suffix(".json"),
+                       json.dumps({"start": covered[0].isoformat(), "end": covered[1].isoformat()}))
 
 
 def _read_cache(path: Path) -> tuple[dict[dt.date, DailyBar], tuple[dt.date, dt.date] | None]:
@@ -190,8 +190,7 @@ async def fetch_kis_bars(client: object, tickers: Sequence[str], start: dt.date,
     The cache is one KRX-layout CSV per ticker plus a ``.json`` of the covered date range, so a
     ticker listed after ``start`` is not asked for its missing early years again.
     """
-    cache = Path(cache_dir)
-    cache.mkdir(parents=True, exist_ok=True)
+    cache = private_dir(cache_dir)
     out: dict[str, PriceSeries] = {}
     for ticker in tickers:
         path = cache / f"KRX_{ticker}.csv"

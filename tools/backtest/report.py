@@ -14,6 +14,7 @@ from rich.table import Table
 
 from tools.backtest.metrics import Metrics, compute_metrics, drawdown, twr_index
 from tools.backtest.result import BacktestResult
+from tools.private import private_dir, private_file
 
 
 def money(amount: float, result: BacktestResult) -> str:
@@ -62,24 +63,24 @@ def events_table(result: BacktestResult, limit: int | None = 40) -> Table:
 
 def write_csv(result: BacktestResult, folder: Path) -> list[Path]:
     """``<label>-equity.csv`` (daily ledger), ``-trades.csv`` (fills), ``-rebalances.csv`` (events)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     stem = _slug(result.label)
     index = twr_index(result)
-    equity_path = folder / f"{stem}-equity.csv"
+    equity_path = private_file(folder / f"{stem}-equity.csv")
     with equity_path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["date", "equity", "cash", "flow", "twr_index", *(f"shares_{t}" for t in result.tickers)])
         for k, day in enumerate(result.dates):
             writer.writerow([day.isoformat(), int(result.equity[k]), int(result.cash[k]), int(result.flows[k]),
                              f"{index[k]:.8f}", *(int(q) for q in result.shares[k])])
-    trades_path = folder / f"{stem}-trades.csv"
+    trades_path = private_file(folder / f"{stem}-trades.csv")
     with trades_path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["date", "ticker", "side", "quantity", "price", "notional", "commission", "tax", "slippage"])
         for fill in result.fills:
             writer.writerow([result.fill_date(fill.index).isoformat(), result.tickers[fill.column], fill.side, fill.quantity,
                              f"{fill.price:.4f}", fill.notional, fill.commission, fill.tax, f"{fill.slippage:.2f}"])
-    events_path = folder / f"{stem}-rebalances.csv"
+    events_path = private_file(folder / f"{stem}-rebalances.csv")
     with events_path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["date", "decision_date", "trigger", "trades", "planned_turnover", "reasons"])
@@ -117,7 +118,7 @@ def plot(results: Sequence[BacktestResult], path: Path) -> Path:
     ax_w.set_ylim(0, 100)
     ax_w.legend(loc="upper left", fontsize=7, ncol=min(6, len(first.tickers)))
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)  # savefig writes into it: the mode stays 0600
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

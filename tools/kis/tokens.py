@@ -19,6 +19,7 @@ import httpx
 from tools.kis.errors import AuthError, KisTransportError, TokenThrottled, classify
 from tools.kis.redact import REDACTOR
 from tools.market import KST
+from tools.private import private_dir
 
 log = logging.getLogger("tools.kis.tokens")
 EXPIRY_MARGIN = dt.timedelta(minutes=10)  # renew a little before KIS would refuse the token
@@ -39,7 +40,7 @@ class TokenCache:
         return token if now < expires - EXPIRY_MARGIN else None
 
     def save(self, token: str, expires: dt.datetime) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.path.parent)
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

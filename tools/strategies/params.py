@@ -31,6 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tools.drift import CalendarRule, TriggerPolicy
+from tools.private import write_private_text
 from tools.targets import Targets, load_targets
 
 SESSIONS_PER_MONTH = 21  # moving-average months are converted to sessions with this
@@ -300,5 +301,5 @@ def update_params(path: str | Path, values: dict[str, Any], *, comment: str | No
             lines[found] = rendered
     text = "\n".join(lines) + "\n"
     parsed = parse_strategy(text, source=str(path), path=path.resolve())  # never write an invalid file
-    path.write_text(text, encoding="utf-8")
+    write_private_text(path, text)
     return parsed
