@@ -12,7 +12,15 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from guardrails import GuardrailLimits
 from tools.drift import TriggerPolicy
@@ -30,7 +38,8 @@ class ConfigError(ValueError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # No setting may be infinite or NaN: each has a finite range, so no value can make a run hang.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class BrokerSection(_Section):
@@ -38,8 +47,16 @@ class BrokerSection(_Section):
     mode: Literal["auto", "embedded", "kis"] = "auto"
     profile: Literal["paper", "real"] = "paper"
     base_url: str | None = None  # e.g. http://127.0.0.1:29443 for `rebal paper serve`
-    allow_real_trading: bool = False  # the explicit opt-in that real accounts need
-    requests_per_second: float | None = None
+    allow_real_trading: StrictBool = False  # the explicit opt-in that real accounts need ("false" is no boolean)
+    requests_per_second: float | None = Field(None, ge=0, le=1_000)  # 0: no client-side throttle
+
+    @field_validator("requests_per_second")
+    @classmethod
+    def _throttle_that_moves(cls, value: float | None) -> float | None:
+        if value is not None and 0 < value < 0.5:
+            raise ValueError("at least 0.5 requests a second (or 0 for no throttle): a slower client would "
+                             "wait minutes between calls")
+        return value
 
 
 class TargetsSection(_Section):
@@ -51,7 +68,7 @@ class TargetsSection(_Section):
 class RebalanceSection(_Section):
     triggers: TriggerPolicy = Field(default_factory=lambda: TriggerPolicy(relative_band=0.2))
     min_trade_value: int = Field(10_000, ge=0)
-    buy_only: bool = False
+    buy_only: StrictBool = False
     locked: list[str] = Field(default_factory=list)
     excluded: list[str] = Field(default_factory=list)
 
@@ -81,18 +98,20 @@ class PlannerSection(_Section):
     # The model API's endpoint; None: the provider's own (Google's for Gemini). For an API gateway or
     # proxy that speaks the same REST API.
     base_url: str | None = Field(None, pattern=r"^https?://\S+$")
-    use_llm: bool = True  # with a key set; the rules planner otherwise
-    timeout: float = Field(20.0, gt=0)
+    use_llm: StrictBool = True  # with a key set; the rules planner otherwise
+    timeout: float = Field(20.0, gt=0, le=300)
     max_retries: int = Field(1, ge=0, le=3)
-    max_output_tokens: int = Field(2048, ge=256)
-    token_budget: int = Field(20_000, ge=0)
-    reviewer_token_budget: int = Field(20_000, ge=0)  # per run, the terminal reviewer's questions together
+    max_output_tokens: int = Field(2048, ge=256, le=65_536)
+    token_budget: int = Field(20_000, ge=0, le=2_000_000)
+    reviewer_token_budget: int = Field(20_000, ge=0, le=2_000_000)  # per run, the terminal reviewer's questions together
     max_slices: int = Field(5, ge=1, le=20)
 
 
 class ApprovalSection(_Section):
-    ttl_seconds: float = Field(300.0, gt=0)  # an approval older than this is void
-    quote_tolerance_bp: float = Field(50.0, gt=0)  # void when a price moved more than this since planning
+    # An approval older than this is void. At least 10 s: a shorter one expires while the plan is shown,
+    # and the run would re-plan for ever.
+    ttl_seconds: float = Field(300.0, ge=10, le=86_400)
+    quote_tolerance_bp: float = Field(50.0, gt=0, le=3_000)  # void when a price moved more than this since planning
 
 
 class ExecutionSection(_Section):
@@ -103,7 +122,7 @@ class ExecutionSection(_Section):
     # "twap" slices are spread evenly from max(stage start, twap_start) to twap_end (tools.schedule).
     twap_start: dt.time = dt.time(9, 10)
     twap_end: dt.time = dt.time(15, 0)
-    reprice_unfilled: bool = True  # re-price an unfilled remainder once (within the approval's tolerance), else cancel
+    reprice_unfilled: StrictBool = True  # re-price an unfilled remainder once (within the approval's tolerance), else cancel
     # A lost answer to an order is settled by reading the broker's order list this many times over
     # this many market seconds; only an order absent from every read is sent again.
     reconcile_reads: int = Field(3, ge=1, le=20)
@@ -209,17 +228,21 @@ def load_config(path: Path | None) -> RebalConfig:
         if not DEFAULT_CONFIG.exists():
             return RebalConfig()
         path = DEFAULT_CONFIG
+    from tools.textfile import TextFileError, read_text_file
+
+    where = path.expanduser().resolve()
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file (rebal config init writes one)") from None
+        raw = tomllib.loads(read_text_file(path, "config file"))
+    except TextFileError as error:
+        hint = " (rebal config init writes one)" if not where.exists() else ""
+        raise ConfigError(f"{error}{hint}") from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+        raise ConfigError(f"{where}: not valid TOML ({error})") from None
     try:
         return RebalConfig.model_validate(raw)
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
-        raise ConfigError(f"{path}: {problems}") from None
+        raise ConfigError(f"{where}: {problems}") from None
 
 
 CONFIG_TEMPLATE = """\

@@ -28,12 +28,14 @@ class InstrumentKind(StrEnum):
 
 # --- tickers ---------------------------------------------------------------------------------
 
-_TICKER = re.compile(r"^(?:\d{6}|Q\d{6})$")
+# ASCII digits only, the whole string: "069500\n" (a trailing newline) and full-width "０６９５００"
+# are not tickers.
+_TICKER = re.compile(r"(?:[0-9]{6}|Q[0-9]{6})")
 
 
 def is_valid_ticker(ticker: str) -> bool:
     """A 6-digit KRX short code, or an ETN code: ``Q`` followed by 6 digits."""
-    return bool(_TICKER.match(ticker))
+    return isinstance(ticker, str) and _TICKER.fullmatch(ticker) is not None
 
 
 # Brands of KRX-listed ETFs. ETF names are "<brand> <underlying>", so the whole first word must

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from agent.config import ConfigError, RebalConfig, load_config
 from agent.runner import (
@@ -50,7 +51,7 @@ def _load(path: Path | None) -> RebalConfig | None:
     try:
         return load_config(path)
     except ConfigError as error:
-        console.print(f"[red]config error:[/] {error}")
+        console.print("[red]config error:[/]", Text(str(error)))
         return None
 
 
@@ -105,9 +106,10 @@ def _record(runner: Runner | None, what: str, error: str, state: str, code: int)
 
 
 def _failure(error: BaseException, stage: str, runner: Runner | None = None) -> int:
-    console.print(f"[red]{stage} failed:[/] {error}")
+    # Messages are text, never markup: "[weights]" or a ticker "[/]" must print as written.
+    console.print(f"[red]{stage} failed:[/]", Text(str(error)))
     state = account_state(runner)
-    console.print(state)
+    console.print(Text(state))
     code = EXIT_USAGE if _usage_error(error) else EXIT_FAILED
     _record(runner, stage, str(error), state, code)
     return code
@@ -116,14 +118,14 @@ def _failure(error: BaseException, stage: str, runner: Runner | None = None) -> 
 def _interrupted(runner: Runner) -> int:
     console.print("[yellow]interrupted (Ctrl-C)[/]")
     state = account_state(runner)
-    console.print(state)
+    console.print(Text(state))
     _record(runner, "interrupted", "Ctrl-C", state, EXIT_INTERRUPTED)
     return EXIT_INTERRUPTED
 
 
 def show_result(result: RunResult) -> None:
     colour = "green" if result.exit_code == EXIT_OK else "yellow" if result.awaiting_approval else "red"
-    console.print(f"[bold {colour}]{result.outcome}[/] — {result.message}")
+    console.print(Text.assemble((result.outcome, f"bold {colour}"), " — ", result.message))
     report = result.report
     if report.get("holdings"):
         table = Table(title="After the run: weights vs targets")

@@ -216,8 +216,11 @@ class TerminalApprover:
         except EditError as error:
             self.console.print(f"[red]edit refused:[/] {escape(str(error))}")
             return None
-        except ValueError as error:
-            self.console.print(f"[red]{error}[/]")
+        except ValueError as error:  # a pydantic error: its first problem in plain words, never the raw text
+            from pydantic import ValidationError
+
+            why = error.errors()[0]["msg"] if isinstance(error, ValidationError) and error.errors() else str(error)
+            self.console.print(f"[red]edit not understood:[/] {escape(why)}")
             return None
         self.console.print("[red]edit what?[/] edit qty TRADE_ID N | edit exclude TICKER | edit type TRADE_ID CODE")
         return None

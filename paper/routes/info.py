@@ -28,7 +28,7 @@ def isin(ticker: str) -> str:
 
 
 def search_info(exchange: PaperExchange, ctx: CallContext) -> dict:
-    ticker = ctx.params.get("PDNO").strip()
+    ticker = ctx.params.get("PDNO")  # as sent: a ticker is exactly its six digits
     if not is_valid_ticker(ticker):
         raise PaperError(errors.UNKNOWN_TICKER, f"PDNO={ticker!r}")
     instrument = exchange.instrument(ticker)

@@ -28,7 +28,7 @@ def _ticker(ctx: CallContext) -> str:
     market = ctx.params.get("FID_COND_MRKT_DIV_CODE", "J").strip().upper() or "J"
     if market not in ("J", "UN", "NX"):
         raise PaperError(errors.BAD_INPUT, f"FID_COND_MRKT_DIV_CODE={market}")
-    ticker = ctx.params.get("FID_INPUT_ISCD").strip()
+    ticker = ctx.params.get("FID_INPUT_ISCD")  # as sent, not stripped
     if not is_valid_ticker(ticker):
         raise PaperError(errors.UNKNOWN_TICKER, f"FID_INPUT_ISCD={ticker!r}")
     return ticker

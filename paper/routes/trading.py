@@ -136,7 +136,7 @@ def inquire_balance(exchange: PaperExchange, ctx: CallContext) -> tuple[dict, st
 # --- inquire-psbl-order ---------------------------------------------------------------------------
 
 def inquire_psbl_order(exchange: PaperExchange, ctx: CallContext) -> dict:
-    ticker = ctx.params.get("PDNO").strip()
+    ticker = ctx.params.get("PDNO")  # as sent: a ticker is exactly its six digits
     if ticker and not is_valid_ticker(ticker):
         raise PaperError(errors.UNKNOWN_TICKER, f"PDNO={ticker!r}")
     price = parse_int(ctx.params.get("ORD_UNPR"), "ORD_UNPR", allow_blank=True)
@@ -183,7 +183,7 @@ def _ack(order: Order) -> dict[str, str]:
 
 def order_cash(exchange: PaperExchange, ctx: CallContext) -> tuple[dict, Order]:
     side = Side.SELL if ctx.tr_id[1:] in {i[1:] for i in _SELL} else Side.BUY
-    ticker = ctx.params.get("PDNO").strip()
+    ticker = ctx.params.get("PDNO")  # as sent: a ticker is exactly its six digits
     if not is_valid_ticker(ticker):
         raise PaperError(errors.UNKNOWN_TICKER, f"PDNO={ticker!r}")
     _check_exchange_id(exchange, ctx)

@@ -30,3 +30,15 @@ def test_runs_list_shows_a_run_waiting_for_approval_then_resume(tmp_path, monkey
     missing = cli.invoke(app, ["runs", "resume", "no-such-run", "-c", config])
     assert missing.exit_code == 2 and "no run 'no-such-run'" in missing.output
     assert run_id.startswith("20")
+
+
+def test_messages_with_brackets_print_as_written_and_a_bad_targets_file_exits_2(tmp_path):
+    targets = tmp_path / "targets.toml"
+    targets.write_text('[weights]\n"[/]" = 60\n"[weights]" = 35\ncash = 5\n')
+    config = tmp_path / "rebal.toml"
+    config.write_text(f'[broker]\nmode = "embedded"\n[targets]\nfile = "{targets}"\n'
+                      f'[paths]\nhome = "{tmp_path / "home"}"\ntranscripts = "{tmp_path / "transcripts"}"\n')
+    result = CliRunner().invoke(app, ["status", "-c", str(config)])
+    assert result.exit_code == 2, result.output
+    assert "[/]" in result.output and "[weights]" in result.output  # rich markup did not swallow them
+    assert "Traceback" not in result.output and "MarkupError" not in result.output

@@ -76,7 +76,7 @@ def test_an_approval_given_too_late_in_the_session_is_refused_before_any_order(t
         set_clock(r, 15, 27)
         return Approval(decision="approve", plan_hash=request["plan_hash"], by="test", at=now_iso())
 
-    config = make_config(tmp_path, approval={"quote_tolerance_bp": 5000})
+    config = make_config(tmp_path, approval={"quote_tolerance_bp": 3000})
     with runner(config) as r:
         set_clock(r, 14, 0)
         approver = ScriptedApprover(late_approve)

@@ -170,6 +170,7 @@ async def test_business_errors(h, wire):
     rejected(await wire.order("buy", "069500", 1, lower - 5), "40090000")  # below −30%
     rejected(await wire.order("buy", "069500", 0, upper), "OPSQ2001")
     rejected(await wire.order("buy", "999999", 1, 1000), "40070000")
+    rejected(await wire.order("buy", "069500\n", 1, upper), "40070000")  # never bought as 069500
     rejected(await wire.order("buy", "069500", 1, upper, "99"), "40100000")
     rejected(await wire.order("buy", "069500", 1, upper, "05"), "40100000")  # after-hours: not on paper
     rejected(await wire.order("sell", "069500", 1, upper, "11"), "40100000")  # paper: no IOC sells

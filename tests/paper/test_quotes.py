@@ -34,6 +34,8 @@ async def test_stock_tick_follows_the_price_band(wire):
 async def test_unknown_ticker_and_malformed_code(wire):
     rejected(await wire.price("999999"), "40070000")
     rejected(await wire.price("69500"), "40070000")
+    for padded in ("069500\n", " 069500", "０６９５００"):  # not stripped or normalised: refused as sent
+        rejected(await wire.price(padded), "40070000")
 
 
 async def test_order_book_has_ten_sorted_levels_on_the_grid(wire):

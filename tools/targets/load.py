@@ -115,7 +115,10 @@ def _parse_class(name: str, body: Any, source: str, scale: float, problems: list
         value = _number(spec, f"{where}: ticker {ticker}", problems) / scale
         instruments.append(InstrumentTarget(ticker=ticker, weight=value, name=display_name))
     # A class named "cash" with no instruments is the cash class even without ``cash = true``.
-    is_cash = bool(body.get("cash", name.lower() == "cash" and not instruments))
+    is_cash = body.get("cash", name.lower() == "cash" and not instruments)
+    if not isinstance(is_cash, bool):
+        problems.append(f"{where}: cash must be true or false, not {is_cash!r}")
+        is_cash = False
     return AssetClass(name=name, weight=weight, instruments=tuple(instruments), is_cash=is_cash)
 
 
@@ -284,10 +287,12 @@ def _connect(db_path: str | Path) -> Iterator[sqlite3.Connection]:
 
 
 def _read(path: Path) -> str:
+    from tools.textfile import TextFileError, read_text_file
+
     try:
-        return path.read_text(encoding="utf-8-sig")  # tolerate a BOM from spreadsheet exports
-    except OSError as exc:
-        raise TargetsError([f"{path.name}: cannot read ({exc.strerror})"]) from exc
+        return read_text_file(path, "targets file")  # UTF-8, a BOM from spreadsheet exports tolerated
+    except TextFileError as exc:
+        raise TargetsError([str(exc)]) from None
 
 
 def _table(value: Any, where: str) -> dict:
