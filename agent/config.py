@@ -29,6 +29,7 @@ from tools.money import MAX_COMMISSION, MAX_TAX, MoneyRules, rates_for
 from tools.schedule import TimetableSettings
 
 DEFAULT_CONFIG = Path("rebal.toml")
+DEMO_TARGETS = Path(__file__).resolve().parents[1] / "examples" / "targets" / "demo.toml"
 DEFAULT_HOME = Path(os.environ.get("REBAL_HOME") or Path.home() / ".rebal")
 CONTINUOUS_OPEN, CONTINUOUS_CLOSE = dt.time(9, 0), dt.time(15, 20)  # a regular KRX day's continuous trading
 
@@ -60,7 +61,7 @@ class BrokerSection(_Section):
 
 
 class TargetsSection(_Section):
-    file: Path | None = Path("examples/targets/demo.toml")
+    file: Path | None = DEMO_TARGETS  # absolute: the default works from any folder
     decisions_db: Path | None = None  # SQLite table of dated target decisions (latest applies)
     strategy_file: Path | None = None  # a strategy produces the targets instead
 
@@ -257,7 +258,8 @@ profile = "paper"           # "paper" (모의투자) or "real" (실전)
 allow_real_trading = false  # real accounts trade only with this set to true (and a typed confirmation)
 
 [targets]
-file = "examples/targets/demo.toml"    # two-level MP/Sub-MP TOML, or a flat ticker,weight CSV
+file = "{demo_targets}"    # two-level MP/Sub-MP TOML, or a flat ticker,weight CSV; relative paths
+#                             are read from the folder you run rebal in
 # decisions_db = "targets.db"          # SQLite table of dated target decisions; the latest applies
 
 [rebalance]
@@ -309,4 +311,4 @@ twap_end = "15:00"          # … to this time; sells then buys, each slice done
 [paths]
 transcripts = "transcripts"
 # home = "~/.rebal"        # checkpoints, the order journal, the embedded exchange
-"""
+""".replace("{demo_targets}", DEMO_TARGETS.as_posix())

@@ -209,6 +209,27 @@ class Runner:
                                  config_path=(snapshot.values.get("inputs") or {}).get("config_path"))
         return self._drive(run_id, None, approver, context)
 
+    def discard(self, run_id: str, by: str) -> RunResult:
+        """End a run that waits for approval without trading: it is recorded as rejected ("discarded
+        by …"). A run that is executing (orders may be working) is not discarded: resume it instead.
+        KeyError: no such run; ValueError: it cannot be discarded (the message says why)."""
+        snapshot = self.state(run_id)
+        if not snapshot.values:
+            raise KeyError(run_id)
+        if not snapshot.next:
+            raise ValueError(f"run {run_id} has finished already ({snapshot.values.get('outcome') or 'done'})")
+        if set(snapshot.next) - {"approve"}:
+            raise ValueError(f"run {run_id} is at {', '.join(snapshot.next)}, not waiting for approval: orders may "
+                             f"be working, so it is not discarded; continue it with `rebal runs resume {run_id}`")
+        context = self._context(run_id)
+        self.active_run = run_id
+        config = self._config(run_id)
+        message = f"discarded by {by} while waiting for approval; no order was sent"
+        self.graph.update_state(config, {"route": "record", "outcome": "rejected", "message": message},
+                                as_node="verify_approval")
+        self.graph.invoke(None, config, context=context, durability="sync")
+        return self._result(run_id, self.graph.get_state(config).values, context)
+
     def _drive(self, run_id: str, payload: Any, approver: Approver | None, context: RunContext) -> RunResult:
         from langgraph.types import Command
 

@@ -19,6 +19,8 @@ runs_app = typer.Typer(help="Runs kept in the checkpoint store: list them, resum
 app.add_typer(runs_app, name="runs")
 config_app = typer.Typer(help="The configuration file.", **PLAIN)
 app.add_typer(config_app, name="config")
+targets_app = typer.Typer(help="The model portfolio: check a targets file before a run reads it.", **PLAIN)
+app.add_typer(targets_app, name="targets")
 
 
 def _register_transcripts() -> None:
@@ -61,7 +63,7 @@ def paper_serve(
     credentials: Annotated[Path | None, typer.Option(help="Write the demo account's keys here (mode 0600).")] = None,
 ) -> None:
     """Serve the paper exchange over HTTP on loopback."""
-    from paper.server import serve
+    from paper.server import require_loopback, serve
     from paper.settings import ExchangeSettings
 
     if profile not in ("paper", "real"):
@@ -69,8 +71,9 @@ def paper_serve(
     settings = ExchangeSettings(
         profile=profile, db=str(db), data_dir=data, seed=seed, speed=speed, rate_limit=rate_limit,
         date=dt.date.fromisoformat(date) if date else None, time=dt.time.fromisoformat(time))
-    typer.echo(f"paper exchange ({profile}) on http://{host}:{port}  db={db}")
     try:
+        require_loopback(host)  # refused before anything claims to be listening
+        typer.echo(f"paper exchange ({profile}) on http://{host}:{port}  db={db}")
         serve(settings, host, port, credentials)
     except ValueError as error:
         typer.echo(f"error: {error}", err=True)
@@ -132,6 +135,14 @@ def paper_clock(
         typer.echo(f"error: {state.get('error')}", err=True)
         raise typer.Exit(2)
     typer.echo(f"{state['now']}  phase={state['phase']}  speed={state['speed']}")
+    if action == "set" and value:
+        try:
+            asked = dt.datetime.fromisoformat(value)
+            later = asked.tzinfo is not None and asked < dt.datetime.fromisoformat(state["now"])
+        except ValueError:
+            later = False
+        if later:
+            typer.echo(f"note: the exchange never rewinds; the clock stays at {state['now']}, not {value}", err=True)
 
 
 @app.command("run")
@@ -175,6 +186,17 @@ def runs_resume(
     raise typer.Exit(resume_command(config, run_id, headless=auto_approve))
 
 
+@runs_app.command("discard")
+def runs_discard(
+    run_id: Annotated[str, typer.Argument(help="A run waiting for approval (see `rebal runs list`).")],
+    config: ConfigOption = None,
+) -> None:
+    """End a run that waits for approval, without trading (recorded as rejected)."""
+    from agent.commands.session import discard_command
+
+    raise typer.Exit(discard_command(config, run_id))
+
+
 @config_app.command("init")
 def config_init(
     path: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("rebal.toml"),
@@ -190,6 +212,19 @@ def config_init(
 
     write_private_text(path, CONFIG_TEMPLATE)
     typer.echo(f"wrote {path}")
+
+
+@targets_app.command("check")
+def targets_check(
+    file: Annotated[Path | None, typer.Argument(help="A .toml or .csv targets file (default: the config's).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Read a targets file as a run would, without contacting the broker, and show what it means."""
+    from rich.console import Console
+
+    from agent.commands.targets_check import targets_check as check
+
+    raise typer.Exit(check(file, config, Console()))
 
 
 @app.command("demo")

@@ -142,14 +142,31 @@ def show_result(result: RunResult) -> None:
     console.print(f"run {result.run_id} · transcript {result.transcript}")
 
 
+def _targets_refused(config: RebalConfig) -> bool:
+    """A targets file that cannot be used is reported before any broker is contacted (True: it was)."""
+    section = config.targets
+    if section.file is None or section.strategy_file is not None or section.decisions_db is not None:
+        return False  # a strategy or a decisions table is evaluated for the run's date, inside the run
+    from tools.targets import TargetsError, load_targets
+
+    try:
+        load_targets(section.file)
+    except TargetsError as error:
+        console.print("[red]targets error:[/]", Text(str(error)))
+        console.print("No broker was contacted and no order was sent; fix the targets file and run again.")
+        return True
+    return False
+
+
 def _open_runner(path: Path | None, *, headless: bool, config: RebalConfig | None = None) -> Runner | int:
     """A connected runner, or the exit code of why there is none (the reason is printed).
     ``config``: already loaded from ``path`` (a resumed run's own)."""
     from agent.run_config import config_source
 
-    source = path if config is not None else config_source(path)
+    resumed = config is not None
+    source = path if resumed else config_source(path)
     config = config or _load(path)
-    if config is None:
+    if config is None or (not resumed and _targets_refused(config)):
         return EXIT_USAGE
     try:
         return Runner(config, headless=headless, progress=_progress, confirm_real=_confirm_real,
@@ -159,6 +176,12 @@ def _open_runner(path: Path | None, *, headless: bool, config: RebalConfig | Non
 
 
 def run_command(path: Path | None, *, headless: bool, again: bool) -> int:
+    import sys
+
+    if not headless and not sys.stdin.isatty():
+        console.print("[red]no terminal to ask for approval[/] (input is not a terminal): run it in a terminal, or "
+                      "use `rebal run --auto-approve` for a headless run inside the guardrails")
+        return EXIT_USAGE
     runner = _open_runner(path, headless=headless)
     if isinstance(runner, int):
         return runner
@@ -179,7 +202,22 @@ def run_command(path: Path | None, *, headless: bool, again: bool) -> int:
     return result.exit_code
 
 
+def _full_run_id(config: RebalConfig, typed: str) -> str:
+    """The run a person means by the start of its id (``2026-12-04-9a``), when exactly one run starts
+    so; otherwise what was typed, for the resume to refuse with its own message."""
+    from agent.commands.runs_listing import read_runs
+
+    runs = read_runs(config.runs_db) if config.runs_db.exists() else None
+    ids = [r["run_id"] for r in runs or []]
+    if typed in ids:
+        return typed
+    matches = [i for i in ids if i.startswith(typed)]
+    return matches[0] if len(matches) == 1 and typed else typed
+
+
 def resume_command(path: Path | None, run_id: str, *, headless: bool) -> int:
+    import sys
+
     from rich.markup import escape
 
     from agent.run_config import ConfigMismatch, resume_config
@@ -187,10 +225,15 @@ def resume_command(path: Path | None, run_id: str, *, headless: bool) -> int:
     config = _load(path)
     if config is None:
         return EXIT_USAGE
+    run_id = _full_run_id(config, run_id)
     try:  # the run continues with the configuration it started with; `path` only finds its store
         config, source, note = resume_config(config, run_id, path)
     except (KeyError, ConfigMismatch) as error:
         return _not_resumed(run_id, error)
+    if not headless and not sys.stdin.isatty():
+        console.print(f"[red]no terminal to ask for approval[/] (input is not a terminal): resume {run_id} in a "
+                      "terminal, or with --auto-approve")
+        return EXIT_USAGE
     console.print(escape(note))
     runner = _open_runner(source, headless=headless, config=config)
     if isinstance(runner, int):
@@ -255,9 +298,35 @@ def _list_runs_with_graph(runs_db: Path) -> list[dict]:
         conn.close()
 
 
-def status_command(path: Path | None) -> int:
+def discard_command(path: Path | None, run_id: str) -> int:
+    import getpass
+
+    from agent.run_config import ConfigMismatch, resume_config
+
     config = _load(path)
     if config is None:
+        return EXIT_USAGE
+    run_id = _full_run_id(config, run_id)
+    try:
+        config, source, _ = resume_config(config, run_id, path)
+    except (KeyError, ConfigMismatch) as error:
+        return _not_resumed(run_id, error)
+    runner = _open_runner(source, headless=True, config=config)
+    if isinstance(runner, int):
+        return runner
+    with runner:
+        try:
+            result = runner.discard(run_id, f"terminal:{getpass.getuser()}")
+        except (KeyError, ValueError) as error:
+            console.print("[red]not discarded:[/]", Text(str(error)))
+            return EXIT_USAGE
+    console.print(Text(f"run {run_id}: {result.message}"))
+    return EXIT_OK
+
+
+def status_command(path: Path | None) -> int:
+    config = _load(path)
+    if config is None or _targets_refused(config):
         return EXIT_USAGE
     from agent.broker import connect
     from agent.context import RunContext

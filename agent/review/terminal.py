@@ -28,7 +28,8 @@ HELP = """[bold]approve[/]                      place these orders (sells first,
 [bold]cancel-open[/]                  also cancel the orders already resting on these tickers
 [bold]explain[/] TRADE_ID             why this trade, and why this way of executing it
 [bold]show[/] drift|trades|orders|costs|guardrails|open
-anything else                 a question about this run (needs an LLM; read-only)"""
+anything else                 a question about this run (needs an LLM; read-only)
+TRADE_ID may be the whole id, its row number (1, 2, …) or a prefix such as T01"""
 
 
 def _krw(value: Any) -> str:
@@ -37,6 +38,18 @@ def _krw(value: Any) -> str:
 
 def _pct(value: Any) -> str:
     return f"{float(value):.2%}"
+
+
+def trade_id_of(token: str, trades: list[dict[str, Any]]) -> str:
+    """The trade a person means: its full id, its row number (1 = first row shown), or a prefix of one
+    id only (``T01``, ``t01-069500``). Anything else comes back as typed, for the caller to refuse."""
+    ids = [t["trade_id"] for t in trades]
+    if token in ids:
+        return token
+    if token.isdigit() and 1 <= int(token) <= len(ids):
+        return ids[int(token) - 1]
+    matches = [i for i in ids if i.lower().startswith(token.lower())] if token else []
+    return matches[0] if len(matches) == 1 else token
 
 
 class TerminalApprover:
@@ -153,7 +166,12 @@ class TerminalApprover:
         edits: list[Edit] = []
         cancel_open = False
         while True:
-            line = self.ask("[bold]approve / reject / edit / explain / show[/]").strip()
+            try:
+                line = self.ask("[bold]approve / reject / edit / explain / show[/]").strip()
+            except EOFError:  # Ctrl-D or the end of piped input: no decision, the run waits (resumable)
+                self.console.print("[yellow]no answer (end of input): nothing was approved; the run waits for "
+                                   f"one — `rebal runs resume {request['run_id']}`[/]")
+                return None  # type: ignore[return-value]  # the runner parks the run (exit 3)
             if not line:
                 continue
             word, _, rest = line.partition(" ")
@@ -176,11 +194,15 @@ class TerminalApprover:
                     self.console.print(f"edit noted ({edit.kind}); 'approve' to recompute the plan with it")
                 continue
             if word == "cancel-open":
+                if not request["open_orders"]:
+                    self.console.print("no orders are resting on these tickers: nothing to cancel")
+                    continue
                 cancel_open = True
-                self.console.print("the resting orders will be cancelled before trading")
+                self.console.print(f"the {len(request['open_orders'])} resting order(s) will be cancelled before "
+                                   "trading")
                 continue
             if word == "explain":
-                self.explain(rest.strip(), request, values)
+                self.explain(trade_id_of(rest.strip(), request["trades"]), request, values)
                 continue
             if word == "show":
                 self._show(rest.strip().lower(), request, values)
@@ -199,6 +221,8 @@ class TerminalApprover:
     def _parse_edit(self, text: str, request: dict[str, Any], edits: list[Edit] | None = None,
                     values: dict[str, Any] | None = None) -> Edit | None:
         parts = text.split()
+        if len(parts) == 3 and parts[0] in ("qty", "type"):
+            parts[1] = trade_id_of(parts[1], request["trades"])
         edit = None
         try:
             if len(parts) == 3 and parts[0] == "qty":

@@ -42,3 +42,49 @@ def test_messages_with_brackets_print_as_written_and_a_bad_targets_file_exits_2(
     assert result.exit_code == 2, result.output
     assert "[/]" in result.output and "[weights]" in result.output  # rich markup did not swallow them
     assert "Traceback" not in result.output and "MarkupError" not in result.output
+
+
+def test_targets_check_reads_a_file_as_a_run_would_without_a_broker(tmp_path):
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[2] / "examples" / "targets" / "demo.toml"
+    good = CliRunner().invoke(app, ["targets", "check", str(demo)])
+    assert good.exit_code == 0, good.output
+    assert "valid: 7 instrument(s) and 5.00% cash, 100.00% in all" in good.output
+    assert "KODEX 200" in good.output and "20.00%" in good.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ticker,weight\n069500,60\n0695OO,35\ncash,5\n")
+    refused = CliRunner().invoke(app, ["targets", "check", str(bad)])
+    assert refused.exit_code == 2 and "0695OO" in refused.output and "malformed" in refused.output
+
+
+def test_without_a_terminal_an_interactive_run_points_to_auto_approve_and_resume_takes_a_prefix(tmp_path):
+    config = _config(tmp_path)
+    cli = CliRunner()
+    asked = cli.invoke(app, ["run", "-c", config])  # CliRunner's input is not a terminal
+    assert asked.exit_code == 2 and "no terminal to ask for approval" in asked.output
+    assert "--auto-approve" in asked.output and "Traceback" not in asked.output
+    stopped = cli.invoke(app, ["run", "--auto-approve", "-c", config])
+    assert stopped.exit_code == 3, stopped.output
+    run_id = next(w for line in stopped.output.splitlines() for w in line.split() if w.startswith("20")
+                  and w.count("-") == 3).rstrip("`.,")
+    resumed = cli.invoke(app, ["runs", "resume", run_id[:13], "--auto-approve", "-c", config])
+    assert run_id in resumed.output and "no run" not in resumed.output, resumed.output
+
+
+def test_a_parked_run_can_be_discarded_and_then_neither_resumed_nor_discarded_again(tmp_path):
+    config = _config(tmp_path)
+    cli = CliRunner()
+    stopped = cli.invoke(app, ["run", "--auto-approve", "-c", config])
+    assert stopped.exit_code == 3, stopped.output
+    run_id = next(w for line in stopped.output.splitlines() for w in line.split() if w.startswith("20")
+                  and w.count("-") == 3).rstrip("`.,")
+    discarded = cli.invoke(app, ["runs", "discard", run_id, "-c", config])
+    assert discarded.exit_code == 0, discarded.output
+    assert "discarded by terminal:" in discarded.output and "no order was sent" in discarded.output
+    listing = cli.invoke(app, ["runs", "list", "-c", config])
+    assert "rejected" in next(line for line in listing.output.splitlines() if run_id in line)
+    again = cli.invoke(app, ["runs", "discard", run_id, "-c", config])
+    assert again.exit_code == 2 and "finished already" in again.output
+    resumed = cli.invoke(app, ["runs", "resume", run_id, "--auto-approve", "-c", config])
+    assert "finished already" in resumed.output

@@ -66,7 +66,8 @@ def test_2_config_and_targets_errors(tmp_path):
     targets.write_text("this is not = [a target file")
     result = _run("run", "--auto-approve", "-c", _config(tmp_path, f'[targets]\nfile = "{targets}"\n'))
     assert result.exit_code == EXIT_USAGE, result.output
-    assert "No run was started: no order was sent" in result.output
+    # Refused before the broker is contacted: the account cannot have changed.
+    assert "No broker was contacted and no order was sent" in result.output
 
 
 def test_3_headless_outside_the_caps_waits_for_a_person(tmp_path):

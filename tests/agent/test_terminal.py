@@ -87,3 +87,45 @@ def test_the_cash_path_is_shown_with_the_orders(tmp_path):
         r.start(approver)
     text = console.export_text()
     assert "cash (KRW): before trading " in text and "after the buys" in text and "the buys commit" in text
+
+
+def test_trade_ids_by_row_number_or_prefix():
+    from agent.review.terminal import trade_id_of
+
+    trades = [{"trade_id": "T01-069500-SELL"}, {"trade_id": "T02-152380-BUY"}, {"trade_id": "T10-133690-BUY"}]
+    assert trade_id_of("1", trades) == "T01-069500-SELL"
+    assert trade_id_of("t02", trades) == "T02-152380-BUY"
+    assert trade_id_of("T1", trades) == "T10-133690-BUY"  # only T10 starts so
+    assert trade_id_of("T0", trades) == "T0"  # two trades start so: refused as typed
+    assert trade_id_of("4", trades) == "4" and trade_id_of("", trades) == ""
+
+
+def test_explain_and_edit_by_row_number_and_prefix(tmp_path):
+    approver, console, keyboard = session("explain 1", "explain T01", "edit qty 1 5", "reject")
+    with runner(make_config(tmp_path)) as r:
+        result = r.start(approver)
+        assert exchange_orders(r) == []
+    text = console.export_text()
+    assert text.count("execution: type") == 2 and "no trade" not in text
+    assert "edit noted (quantity)" in text and result.outcome == "rejected" and keyboard.lines == []
+
+
+def test_end_of_input_leaves_the_run_waiting_and_nothing_sent(tmp_path):
+    def ended(prompt):
+        raise EOFError
+
+    console = Console(record=True, width=160)
+    with runner(make_config(tmp_path)) as r:
+        result = r.start(TerminalApprover(console, ask=ended))
+        assert exchange_orders(r) == []
+        assert r.state(result.run_id).next == ("approve",)
+    assert result.exit_code == 3 and result.awaiting_approval
+    assert "no answer (end of input)" in console.export_text()
+
+
+def test_cancel_open_with_nothing_resting_says_so(tmp_path):
+    approver, console, _ = session("cancel-open", "reject")
+    with runner(make_config(tmp_path)) as r:
+        r.start(approver)
+    text = console.export_text()
+    assert "nothing to cancel" in text and "will be cancelled" not in text
