@@ -55,9 +55,19 @@ def _load(path: Path | None) -> RebalConfig | None:
         return None
 
 
+NO_TERMINAL = ("[red]no terminal to ask for approval[/] (input is not a terminal): run it in a terminal, or use "
+               "--auto-approve for a headless run inside the guardrails")
+
+
 def _approver(runner: Runner, headless: bool):
+    """Who answers the approval: the guardrails' auto-approver, or a person at this terminal (None:
+    there is no terminal to ask, so nothing is started)."""
+    import sys
+
     if headless:
         return auto_approver
+    if not sys.stdin.isatty():
+        return None
     from agent.review.terminal import TerminalApprover
 
     reviewer = None
@@ -176,12 +186,6 @@ def _open_runner(path: Path | None, *, headless: bool, config: RebalConfig | Non
 
 
 def run_command(path: Path | None, *, headless: bool, again: bool) -> int:
-    import sys
-
-    if not headless and not sys.stdin.isatty():
-        console.print("[red]no terminal to ask for approval[/] (input is not a terminal): run it in a terminal, or "
-                      "use `rebal run --auto-approve` for a headless run inside the guardrails")
-        return EXIT_USAGE
     runner = _open_runner(path, headless=headless)
     if isinstance(runner, int):
         return runner
@@ -190,7 +194,11 @@ def run_command(path: Path | None, *, headless: bool, again: bool) -> int:
         for note in runner.broker.notes:
             console.print(f"[dim]{note}[/]")
         try:
-            result = runner.start(_approver(runner, headless), again=again)
+            approver = _approver(runner, headless)
+            if approver is None:
+                console.print(NO_TERMINAL)
+                return EXIT_USAGE
+            result = runner.start(approver, again=again)
         except RunExists as exists:
             console.print(str(exists))
             return EXIT_OK if exists.finished else EXIT_NEEDS_APPROVAL
@@ -216,8 +224,6 @@ def _full_run_id(config: RebalConfig, typed: str) -> str:
 
 
 def resume_command(path: Path | None, run_id: str, *, headless: bool) -> int:
-    import sys
-
     from rich.markup import escape
 
     from agent.run_config import ConfigMismatch, resume_config
@@ -230,17 +236,17 @@ def resume_command(path: Path | None, run_id: str, *, headless: bool) -> int:
         config, source, note = resume_config(config, run_id, path)
     except (KeyError, ConfigMismatch) as error:
         return _not_resumed(run_id, error)
-    if not headless and not sys.stdin.isatty():
-        console.print(f"[red]no terminal to ask for approval[/] (input is not a terminal): resume {run_id} in a "
-                      "terminal, or with --auto-approve")
-        return EXIT_USAGE
     console.print(escape(note))
     runner = _open_runner(source, headless=headless, config=config)
     if isinstance(runner, int):
         return runner
     with runner:
         try:
-            result = runner.resume(run_id, _approver(runner, headless))
+            approver = _approver(runner, headless)
+            if approver is None:
+                console.print(NO_TERMINAL)
+                return EXIT_USAGE
+            result = runner.resume(run_id, approver)
         except (KeyError, ConfigMismatch) as error:
             return _not_resumed(run_id, error)
         except KeyboardInterrupt:
