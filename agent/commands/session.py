@@ -55,19 +55,26 @@ def _load(path: Path | None) -> RebalConfig | None:
         return None
 
 
-NO_TERMINAL = ("[red]no terminal to ask for approval[/] (input is not a terminal): run it in a terminal, or use "
-               "--auto-approve for a headless run inside the guardrails")
+NO_TERMINAL = ("[yellow]no terminal to ask for approval[/] (input is not a terminal): nothing was approved and "
+               "the run waits; resume it in a terminal, or use --auto-approve for a headless run inside the "
+               "guardrails")
+
+
+def _no_terminal(request: dict, values: dict) -> None:
+    """The approver when no person can be asked: the run is parked (exit 3), never approved."""
+    console.print(NO_TERMINAL)
+    return None
 
 
 def _approver(runner: Runner, headless: bool):
-    """Who answers the approval: the guardrails' auto-approver, or a person at this terminal (None:
-    there is no terminal to ask, so nothing is started)."""
+    """Who answers the approval: the guardrails' auto-approver, or a person at this terminal (when
+    input is not a terminal, nobody: the run plans, then waits for a resume)."""
     import sys
 
     if headless:
         return auto_approver
     if not sys.stdin.isatty():
-        return None
+        return _no_terminal
     from agent.review.terminal import TerminalApprover
 
     reviewer = None
@@ -194,11 +201,7 @@ def run_command(path: Path | None, *, headless: bool, again: bool) -> int:
         for note in runner.broker.notes:
             console.print(f"[dim]{note}[/]")
         try:
-            approver = _approver(runner, headless)
-            if approver is None:
-                console.print(NO_TERMINAL)
-                return EXIT_USAGE
-            result = runner.start(approver, again=again)
+            result = runner.start(_approver(runner, headless), again=again)
         except RunExists as exists:
             console.print(str(exists))
             return EXIT_OK if exists.finished else EXIT_NEEDS_APPROVAL
@@ -242,11 +245,7 @@ def resume_command(path: Path | None, run_id: str, *, headless: bool) -> int:
         return runner
     with runner:
         try:
-            approver = _approver(runner, headless)
-            if approver is None:
-                console.print(NO_TERMINAL)
-                return EXIT_USAGE
-            result = runner.resume(run_id, approver)
+            result = runner.resume(run_id, _approver(runner, headless))
         except (KeyError, ConfigMismatch) as error:
             return _not_resumed(run_id, error)
         except KeyboardInterrupt:

@@ -58,14 +58,12 @@ def test_targets_check_reads_a_file_as_a_run_would_without_a_broker(tmp_path):
     assert refused.exit_code == 2 and "0695OO" in refused.output and "malformed" in refused.output
 
 
-def test_without_a_terminal_an_interactive_run_points_to_auto_approve_and_resume_takes_a_prefix(tmp_path):
+def test_without_a_terminal_a_run_waits_and_points_to_auto_approve_and_resume_takes_a_prefix(tmp_path):
     config = _config(tmp_path)
     cli = CliRunner()
-    asked = cli.invoke(app, ["run", "-c", config])  # CliRunner's input is not a terminal
-    assert asked.exit_code == 2 and "no terminal to ask for approval" in asked.output
-    assert "--auto-approve" in asked.output and "Traceback" not in asked.output
-    stopped = cli.invoke(app, ["run", "--auto-approve", "-c", config])
-    assert stopped.exit_code == 3, stopped.output
+    stopped = cli.invoke(app, ["run", "-c", config])  # CliRunner's input is not a terminal: nobody to ask
+    assert stopped.exit_code == 3 and "no terminal to ask for approval" in stopped.output, stopped.output
+    assert "--auto-approve" in stopped.output and "Traceback" not in stopped.output
     run_id = next(w for line in stopped.output.splitlines() for w in line.split() if w.startswith("20")
                   and w.count("-") == 3).rstrip("`.,")
     resumed = cli.invoke(app, ["runs", "resume", run_id[:13], "--auto-approve", "-c", config])
