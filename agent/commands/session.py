@@ -226,7 +226,9 @@ def _full_run_id(config: RebalConfig, typed: str) -> str:
     return matches[0] if len(matches) == 1 and typed else typed
 
 
-def resume_command(path: Path | None, run_id: str, *, headless: bool) -> int:
+def _open_run(path: Path | None, typed: str, *, headless: bool, say_config: bool) -> tuple[Runner, str] | int:
+    """A connected runner for an existing run (named by its id or a unique start of it) with the
+    configuration the run started with, and the run's full id; or the exit code of why not."""
     from rich.markup import escape
 
     from agent.run_config import ConfigMismatch, resume_config
@@ -234,15 +236,24 @@ def resume_command(path: Path | None, run_id: str, *, headless: bool) -> int:
     config = _load(path)
     if config is None:
         return EXIT_USAGE
-    run_id = _full_run_id(config, run_id)
+    run_id = _full_run_id(config, typed)
     try:  # the run continues with the configuration it started with; `path` only finds its store
         config, source, note = resume_config(config, run_id, path)
     except (KeyError, ConfigMismatch) as error:
         return _not_resumed(run_id, error)
-    console.print(escape(note))
+    if say_config:
+        console.print(escape(note))
     runner = _open_runner(source, headless=headless, config=config)
-    if isinstance(runner, int):
-        return runner
+    return runner if isinstance(runner, int) else (runner, run_id)
+
+
+def resume_command(path: Path | None, run_id: str, *, headless: bool) -> int:
+    from agent.run_config import ConfigMismatch
+
+    opened = _open_run(path, run_id, headless=headless, say_config=True)
+    if isinstance(opened, int):
+        return opened
+    runner, run_id = opened
     with runner:
         try:
             result = runner.resume(run_id, _approver(runner, headless))
@@ -306,19 +317,10 @@ def _list_runs_with_graph(runs_db: Path) -> list[dict]:
 def discard_command(path: Path | None, run_id: str) -> int:
     import getpass
 
-    from agent.run_config import ConfigMismatch, resume_config
-
-    config = _load(path)
-    if config is None:
-        return EXIT_USAGE
-    run_id = _full_run_id(config, run_id)
-    try:
-        config, source, _ = resume_config(config, run_id, path)
-    except (KeyError, ConfigMismatch) as error:
-        return _not_resumed(run_id, error)
-    runner = _open_runner(source, headless=True, config=config)
-    if isinstance(runner, int):
-        return runner
+    opened = _open_run(path, run_id, headless=True, say_config=False)
+    if isinstance(opened, int):
+        return opened
+    runner, run_id = opened
     with runner:
         try:
             result = runner.discard(run_id, f"terminal:{getpass.getuser()}")
