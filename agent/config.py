@@ -168,6 +168,11 @@ class ExecutionSection(_Section):
                                  twap_start=self.twap_start, twap_end=self.twap_end, poll_seconds=self.poll_seconds)
 
 
+class UiSection(_Section):
+    # The language of the terminal session and the transcript review (the data stay as they are).
+    language: Literal["en", "ko"] = "en"
+
+
 class PathsSection(_Section):
     home: Path = DEFAULT_HOME  # run checkpoints, the order journal, the embedded exchange
     transcripts: Path = Path("transcripts")
@@ -184,6 +189,7 @@ class RebalConfig(_Section):
     approval: ApprovalSection = Field(default_factory=ApprovalSection)
     execution: ExecutionSection = Field(default_factory=ExecutionSection)
     paths: PathsSection = Field(default_factory=PathsSection)
+    ui: UiSection = Field(default_factory=UiSection)
 
     @field_validator("money", mode="before")
     @classmethod
@@ -311,4 +317,7 @@ twap_end = "15:00"          # … to this time; sells then buys, each slice done
 [paths]
 transcripts = "transcripts"
 # home = "~/.rebal"        # checkpoints, the order journal, the embedded exchange
+
+[ui]
+language = "en"             # "ko": the terminal session and the transcript review in Korean
 """.replace("{demo_targets}", DEMO_TARGETS.as_posix())
