@@ -71,7 +71,8 @@ def check_edits(edits: Sequence[Edit], trades: Sequence[dict[str, Any]],
 class Approval(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    decision: Literal["approve", "reject", "edit"]
+    # "undo": take back the last edit applied to this run (the plan is recomputed without it).
+    decision: Literal["approve", "reject", "edit", "undo"]
     plan_hash: str = Field(min_length=16)  # must echo the hash of the plan shown
     by: str = Field(min_length=1, max_length=80)  # "terminal:<user>" or "auto-approve"
     at: str  # ISO time of the answer (wall clock)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -106,10 +107,26 @@ class BrokerConnection:
     description: str
     notes: list[str] = field(default_factory=list)
     embedded: object | None = None  # paper.embedded.EmbeddedExchange when in-process
+    kind: str = ""  # "embedded", "paper server HOST:PORT", "KIS paper" or "KIS real" ("" → from the rest)
 
     @property
     def masked_account(self) -> str:
         return mask_account(self.account)
+
+    @property
+    def broker_kind(self) -> str:
+        """Which broker, in a few words (``rebal runs list``): embedded / paper server host / KIS paper / KIS real."""
+        if self.kind:
+            return self.kind
+        if self.embedded is not None:
+            return "embedded"
+        return "KIS real" if self.profile == "real" else "KIS paper"
+
+    @property
+    def offers_product_info(self) -> bool:
+        """KIS documents its product-info queries as not offered on its paper server (모의투자 미지원);
+        KIS's real server and the Rebal paper exchange (embedded or served) answer them."""
+        return not self.broker_kind.startswith("KIS paper")
 
     @property
     def is_real(self) -> bool:
@@ -132,7 +149,11 @@ def connect(config: RebalConfig, *, confirm_real: Callable[[str], bool] | None =
         except KisConfigError as error:
             if broker.mode == "kis":
                 raise BrokerError(str(error)) from None
-            notes.append(f"no KIS credentials ({error}); using the embedded paper exchange")
+            if broker.base_url:  # the person pointed Rebal at a server: never switch away from it silently
+                notes.append(f"broker.base_url {broker.base_url} ignored: no KIS credentials found ({error}); "
+                             'using the embedded paper exchange (set broker.mode = "kis" to stop instead)')
+            else:
+                notes.append(f"no KIS credentials ({error}); using the embedded paper exchange")
         else:
             return _kis(config, credentials, notes, confirm_real)
     return _embedded(config, notes)
@@ -153,10 +174,15 @@ def _kis(config: RebalConfig, credentials: Credentials, notes: list[str],
                            token_cache_dir=config.paths.home / "kis-tokens")
     client = SyncKisClient(kis_config, credentials)
     where = broker.base_url or ("KIS real server" if broker.profile == "real" else "KIS paper server (모의투자)")
+    kind = "KIS real" if broker.profile == "real" else "KIS paper"
     clock = _paper_clock(broker.base_url) or WallClock()
     if isinstance(clock, RemotePaperClock):
         where += f" (Rebal paper exchange, market clock {clock.now():%Y-%m-%d %H:%M} KST)"
+        kind = f"paper server {urlsplit(broker.base_url or '').netloc}"
+    elif broker.base_url:
+        kind += f" via {urlsplit(broker.base_url).netloc}"
     return BrokerConnection(client=client, clock=clock, profile=broker.profile, account=credentials.account,
+                            kind=kind,
                             description=f"{where}, account {mask_account(credentials.account)} "
                                         f"(credentials from {credentials.source})", notes=notes)
 
@@ -175,6 +201,6 @@ def _embedded(config: RebalConfig, notes: list[str]) -> BrokerConnection:
     client = SyncKisClient(kis_config, credentials, transport=embedded.transport())
     now = embedded.exchange.clock.now()
     return BrokerConnection(client=client, clock=SimulatedClock(embedded.exchange), profile="paper",
-                            account=account.number, embedded=embedded, notes=notes,
+                            account=account.number, embedded=embedded, notes=notes, kind="embedded",
                             description=f"embedded paper exchange (simulated clock {now:%Y-%m-%d %H:%M} KST), "
                                         f"account {mask_account(account.number)}")

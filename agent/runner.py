@@ -21,7 +21,7 @@ from typing import Any
 from agent.approval import Approval
 from agent.broker import BrokerConnection, connect
 from agent.config import RebalConfig
-from agent.context import RunContext
+from agent.context import RunContext, StopRequest
 from agent.journal import Journal
 from agent.transcript import Transcript
 from tools.private import private_db, private_dir
@@ -99,6 +99,7 @@ class Runner:
         self.planner_model, self.planner_note = self._planner_model()
         self.active_run: str | None = None  # the run being started or resumed (for error messages)
         self.active_transcript: Transcript | None = None  # its transcript (the reviewer writes there too)
+        self.stop = StopRequest()  # the live view's "cancel the remaining slices"
 
     def close(self) -> None:
         self._stack.close()
@@ -133,9 +134,9 @@ class Runner:
 
     def _context(self, run_id: str) -> RunContext:
         return RunContext(config=self.config, broker=self.broker, journal=self.journal,
-                          transcript=Transcript(self.config.paths.transcripts, run_id), calendar=self.calendar,
+                          transcript=Transcript(self.config.paths.transcripts, run_id, clock=self.broker.clock.now), calendar=self.calendar,
                           planner_model=self.planner_model, planner_note=self.planner_note,
-                          headless=self.headless, progress=self.progress)
+                          headless=self.headless, progress=self.progress, stop=self.stop)
 
     @staticmethod
     def _config(run_id: str) -> dict[str, Any]:

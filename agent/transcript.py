@@ -30,7 +30,7 @@ import datetime as dt
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from tools.market import KST
 from tools.private import private_dir
 
 DEFAULT_DIR = Path("transcripts")
+SHAPE_ERROR = "event_shape_error"  # the kind an event is recorded under when its data does not fit its model
 
 
 class TranscriptEvent(BaseModel):
@@ -50,7 +51,10 @@ class TranscriptEvent(BaseModel):
     at: str  # ISO time, KST
     run_id: str
     kind: str
-    data: dict[str, Any]
+    data: dict[str, Any]  # as stored; ``agent.events.typed(event)`` gives the kind's model
+    # The exchange's clock when the event was written (KST; simulated on the embedded exchange).
+    # None in transcripts written before it was recorded, or without a broker connection.
+    market_at: str | None = None
 
 
 def _plain(value: Any) -> Any:
@@ -88,8 +92,10 @@ def redact_values(value: Any) -> Any:
 class Transcript:
     """Append-only writer. Several writers of one run (a resumed process) continue the sequence."""
 
-    def __init__(self, directory: Path, run_id: str) -> None:
+    def __init__(self, directory: Path, run_id: str, *, clock: Callable[[], dt.datetime] | None = None) -> None:
+        """``clock``: the exchange's clock (aware datetimes), recorded on every event as ``market_at``."""
         self.run_id = run_id
+        self.clock = clock
         self.path = Path(directory) / f"{run_id}.jsonl"
         private_dir(self.path.parent, own=True)
         self._lock = threading.Lock()
@@ -101,10 +107,22 @@ class Transcript:
                 yield from (line for line in handle if line.strip())
 
     def write(self, kind: str, **data: Any) -> TranscriptEvent:
+        """Append one event. ``data`` must match the kind's model in ``agent.events``. One that does
+        not is still recorded, as an ``event_shape_error`` event carrying the data and the error: a
+        record is never a reason to stop a run that may have orders working (the test suite fails
+        on any such event, so a writer that changed its shape is caught there)."""
+        from agent.events import EventShapeError, validate  # lazily: it imports the whole agent's models
+
+        plain = _plain(data)
+        try:
+            validate(kind, plain)
+        except EventShapeError as error:
+            kind, plain = SHAPE_ERROR, {"kind": kind, "error": str(error)[:4000], "data": plain}
+        market_at = self._market_now()
         with self._lock:
             self._seq += 1
             event = TranscriptEvent(seq=self._seq, at=dt.datetime.now(KST).isoformat(timespec="milliseconds"),
-                                    run_id=self.run_id, kind=kind, data=redact_values(_plain(data)))
+                                    run_id=self.run_id, kind=kind, data=redact_values(plain), market_at=market_at)
             line = event.model_dump_json() + "\n"
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
@@ -113,6 +131,14 @@ class Transcript:
             finally:
                 os.close(fd)
             return event
+
+    def _market_now(self) -> str | None:
+        if self.clock is None:
+            return None
+        try:
+            return self.clock().astimezone(KST).isoformat(timespec="milliseconds")
+        except Exception:  # a clock that cannot be read must not cost the record of what happened
+            return None
 
     def events(self) -> list[TranscriptEvent]:
         return read_events(self.path)

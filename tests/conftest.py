@@ -117,6 +117,9 @@ def _no_secret_written_by_the_suite(tmp_path_factory: pytest.TempPathFactory):
         else:
             leaks += [f"{path.relative_to(base)}: {s[:4]}…" for s in found]
     assert scanned > 0 or not secrets, "the secret scan saw no file"
+    misshapen = [str(p.relative_to(base)) for p in base.rglob("*.jsonl")
+                 if p.is_file() and b'"kind":"event_shape_error"' in p.read_bytes()]
+    assert not misshapen, f"transcript events that do not fit their model (agent.events): {misshapen[:10]}"
     assert not leaks, f"secrets written by the suite: {leaks[:10]}"
     assert not loose, f"files holding secrets that are not private: {loose[:10]}"
 

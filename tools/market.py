@@ -190,6 +190,25 @@ class OrderType(StrEnum):
         return _ORDER_TYPE_NAMES[self]
 
     @property
+    def english_name(self) -> str:
+        return {
+            OrderType.LIMIT: "limit",
+            OrderType.MARKET: "market",
+            OrderType.CONDITIONAL_LIMIT: "conditional limit",
+            OrderType.BEST_COUNTER: "best counter",
+            OrderType.BEST_OWN: "best own",
+            OrderType.PRE_OPEN_CLOSE_PRICE: "pre-open at the close price",
+            OrderType.POST_CLOSE_PRICE: "post-close at the close price",
+            OrderType.AFTER_HOURS_SINGLE: "after-hours single price",
+            OrderType.IOC_LIMIT: "IOC limit",
+            OrderType.FOK_LIMIT: "FOK limit",
+            OrderType.IOC_MARKET: "IOC market",
+            OrderType.FOK_MARKET: "FOK market",
+            OrderType.IOC_BEST: "IOC best",
+            OrderType.FOK_BEST: "FOK best",
+        }[self]
+
+    @property
     def needs_price(self) -> bool:
         return self in (OrderType.LIMIT, OrderType.CONDITIONAL_LIMIT, OrderType.IOC_LIMIT, OrderType.FOK_LIMIT)
 

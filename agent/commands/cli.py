@@ -44,6 +44,16 @@ def _register_strategy_commands() -> None:
 _register_strategy_commands()
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="Config TOML (default: ./rebal.toml).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print every transcript event as a JSON line on stdout "
+                                                      "(human messages go to stderr).")]
+LanguageOption = Annotated[str | None, typer.Option("--lang", help="Language of the approval session: en or ko "
+                                                    "(default: the config's ui.language).")]
+
+
+def _language(value: str | None) -> str | None:
+    if value is not None and value not in ("en", "ko"):
+        raise typer.BadParameter(f"--lang must be en or ko, not {value!r}")
+    return value
 
 DEFAULT_PAPER_DB = Path.home() / ".rebal" / "paper.db"
 
@@ -151,11 +161,14 @@ def run(
                                                "guardrail and headless cap, else stop (exit 3).")] = False,
     again: Annotated[bool, typer.Option("--again", help="Run again although this rebalance ran today.")] = False,
     config: ConfigOption = None,
+    lang: LanguageOption = None,
+    json_events: JsonOption = False,
 ) -> None:
     """Rebalance the account: review and approve in the terminal, or --auto-approve headless."""
     from agent.commands.session import run_command
 
-    raise typer.Exit(run_command(config, headless=auto_approve, again=again))
+    raise typer.Exit(run_command(config, headless=auto_approve, again=again, language=_language(lang),
+                                 json_events=json_events))
 
 
 @app.command("status")
@@ -179,11 +192,14 @@ def runs_resume(
     run_id: Annotated[str, typer.Argument(help="The run to continue (see `rebal runs list`).")],
     auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Headless, as for `rebal run`.")] = False,
     config: ConfigOption = None,
+    lang: LanguageOption = None,
+    json_events: JsonOption = False,
 ) -> None:
     """Continue a run: after a crash, or one waiting for approval."""
     from agent.commands.session import resume_command
 
-    raise typer.Exit(resume_command(config, run_id, headless=auto_approve))
+    raise typer.Exit(resume_command(config, run_id, headless=auto_approve, language=_language(lang),
+                                    json_events=json_events))
 
 
 @runs_app.command("discard")
@@ -217,14 +233,29 @@ def config_init(
 @targets_app.command("check")
 def targets_check(
     file: Annotated[Path | None, typer.Argument(help="A .toml or .csv targets file (default: the config's).")] = None,
+    broker: Annotated[bool, typer.Option("--broker", help="Also look every ticker up at the configured broker "
+                                                          "(its product info), as a run does.")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Read a targets file as a run would, without contacting the broker, and show what it means."""
+    """Read a targets file as a run would and show what it means; the broker only with --broker."""
     from rich.console import Console
 
     from agent.commands.targets_check import targets_check as check
 
-    raise typer.Exit(check(file, config, Console()))
+    raise typer.Exit(check(file, config, Console(), broker=broker))
+
+
+@targets_app.command("show")
+def targets_show(
+    file: Annotated[Path | None, typer.Argument(help="A .toml or .csv targets file (default: the config's).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print the model portfolio: classes, tickers, weights, version, units assumed and the file's full path."""
+    from rich.console import Console
+
+    from agent.commands.targets_check import targets_show as show
+
+    raise typer.Exit(show(file, config, Console()))
 
 
 @app.command("demo")

@@ -14,9 +14,12 @@ compares both readers on runs in every state.
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 CHECKPOINT_FORMAT = 4  # Checkpoint["v"] written by langgraph 1.2
 _NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
@@ -98,3 +101,57 @@ def _next_nodes(checkpoint: dict[str, Any], writes: list[tuple[str, str]]) -> li
     if len(waiting) > 1:
         raise _Unknown("several nodes due at once")  # LangGraph's order is the graph's node order
     return waiting
+
+
+# --- the broker and account of each run (from its transcript's run_started event) -----------------
+
+_MASKED = re.compile(r"^\d{4}\*{4}(-\d{2})?$")
+_HEAD_LINES = 50  # run_started is a transcript's first event; a few more lines cover a resumed writer
+
+
+def run_brokers(transcripts: Path, run_ids: list[str]) -> dict[str, str]:
+    """``run id → "KIND · MASKED-ACCOUNT"`` (e.g. ``embedded · 5851****-01``), "" when the run's
+    transcript is gone or has no ``run_started``. Only a masked account number is ever returned."""
+    return {run_id: _broker_of(transcripts / f"{run_id}.jsonl") for run_id in run_ids}
+
+
+def _broker_of(path: Path) -> str:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for _, line in zip(range(_HEAD_LINES), handle, strict=False):
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(event, dict) and event.get("kind") == "run_started":
+                    return broker_label(event.get("data") or {})
+    except OSError:
+        pass
+    return ""
+
+
+def broker_label(started: dict[str, Any]) -> str:
+    """The broker kind (embedded / paper server HOST / KIS paper / KIS real) and the masked account
+    of a ``run_started`` event's data."""
+    from tools.kis.redact import mask_account  # light: no client, no httpx
+
+    description = str(started.get("broker", ""))
+    profile = str(started.get("profile", ""))
+    if description.startswith("embedded"):
+        kind = "embedded"
+    elif description.startswith("KIS real server"):
+        kind = "KIS real"
+    elif description.startswith("KIS paper server"):
+        kind = "KIS paper"
+    elif description.startswith(("http://", "https://")):
+        host = urlsplit(description.split()[0].rstrip(",")).netloc
+        if "Rebal paper exchange" in description:
+            kind = f"paper server {host}"
+        else:
+            kind = f"{'KIS real' if profile == 'real' else 'KIS paper'} via {host}"
+    else:
+        kind = description.split(",")[0].strip() or "?"
+    account = str(started.get("account", ""))
+    if account and not _MASKED.match(account):
+        account = mask_account(account)  # never an unmasked number, whatever the transcript holds
+    return f"{kind} · {account}" if account else kind

@@ -66,9 +66,10 @@ def _no_terminal(request: dict, values: dict) -> None:
     return None
 
 
-def _approver(runner: Runner, headless: bool):
+def _approver(runner: Runner, headless: bool, language: str | None = None):
     """Who answers the approval: the guardrails' auto-approver, or a person at this terminal (when
-    input is not a terminal, nobody: the run plans, then waits for a resume)."""
+    input is not a terminal, nobody: the run plans, then waits for a resume). ``language``: the
+    session's ("en" | "ko"; ``--lang``), else the configuration's ``ui.language``."""
     import sys
 
     if headless:
@@ -83,7 +84,22 @@ def _approver(runner: Runner, headless: bool):
 
         reviewer = make_reviewer(runner.planner_model, token_budget=runner.config.planner.reviewer_token_budget,
                                  transcript=lambda: runner.active_transcript)
-    return TerminalApprover(console, reviewer)
+    return TerminalApprover(console, reviewer, language=language or runner.config.ui.language)  # type: ignore[arg-type]
+
+
+def _following(runner: Runner, headless: bool, *, json_events: bool = False):
+    """How the person follows the execution: the live board in a terminal (with its cancel key),
+    one line per event headless, or every event as a JSON line on stdout (``--json``)."""
+    import getpass
+    import sys
+
+    from agent.live.screen import LiveExecution
+
+    if json_events:
+        return LiveExecution(runner, console, mode="json", stream=sys.stdout)
+    if headless or not sys.stdout.isatty():
+        return LiveExecution(runner, console, mode="lines")
+    return LiveExecution(runner, console, mode="live", by=f"terminal:{getpass.getuser()}")
 
 
 def _usage_error(error: BaseException) -> bool:
@@ -142,7 +158,8 @@ def _interrupted(runner: Runner) -> int:
 
 def show_result(result: RunResult) -> None:
     colour = "green" if result.exit_code == EXIT_OK else "yellow" if result.awaiting_approval else "red"
-    console.print(Text.assemble((result.outcome, f"bold {colour}"), " — ", result.message))
+    message = result.message.removeprefix(f"{result.outcome}: ")  # the outcome is said once
+    console.print(Text.assemble((result.outcome, f"bold {colour}"), " — ", message))
     report = result.report
     if report.get("holdings"):
         table = Table(title="After the run: weights vs targets")
@@ -192,7 +209,9 @@ def _open_runner(path: Path | None, *, headless: bool, config: RebalConfig | Non
         return _failure(error, "connecting")
 
 
-def run_command(path: Path | None, *, headless: bool, again: bool) -> int:
+def run_command(path: Path | None, *, headless: bool, again: bool, language: str | None = None,
+                json_events: bool = False) -> int:
+    console.stderr = json_events  # stdout carries only the events
     runner = _open_runner(path, headless=headless)
     if isinstance(runner, int):
         return runner
@@ -201,7 +220,10 @@ def run_command(path: Path | None, *, headless: bool, again: bool) -> int:
         for note in runner.broker.notes:
             console.print(f"[dim]{note}[/]")
         try:
-            result = runner.start(_approver(runner, headless), again=again)
+            with _following(runner, headless, json_events=json_events):
+                # Without --lang, `_approver` is called as before (stand-ins for it take two arguments).
+                approver = _approver(runner, headless, language) if language else _approver(runner, headless)
+                result = runner.start(approver, again=again)
         except RunExists as exists:
             console.print(str(exists))
             return EXIT_OK if exists.finished else EXIT_NEEDS_APPROVAL
@@ -247,7 +269,9 @@ def _open_run(path: Path | None, typed: str, *, headless: bool, say_config: bool
     return runner if isinstance(runner, int) else (runner, run_id)
 
 
-def resume_command(path: Path | None, run_id: str, *, headless: bool) -> int:
+def resume_command(path: Path | None, run_id: str, *, headless: bool, language: str | None = None,
+                   json_events: bool = False) -> int:
+    console.stderr = json_events  # stdout carries only the events
     from agent.run_config import ConfigMismatch
 
     opened = _open_run(path, run_id, headless=headless, say_config=True)
@@ -256,7 +280,9 @@ def resume_command(path: Path | None, run_id: str, *, headless: bool) -> int:
     runner, run_id = opened
     with runner:
         try:
-            result = runner.resume(run_id, _approver(runner, headless))
+            with _following(runner, headless, json_events=json_events):
+                approver = _approver(runner, headless, language) if language else _approver(runner, headless)
+                result = runner.resume(run_id, approver)
         except (KeyError, ConfigMismatch) as error:
             return _not_resumed(run_id, error)
         except KeyboardInterrupt:
@@ -289,11 +315,15 @@ def runs_list_command(path: Path | None) -> int:
     runs = read_runs(config.runs_db)
     if runs is None:  # something in the store only LangGraph can interpret
         runs = _list_runs_with_graph(config.runs_db)
+    from agent.commands.runs_listing import run_brokers
+
+    brokers = run_brokers(config.paths.transcripts, [r["run_id"] for r in runs])
     table = Table(title="Runs")
-    for column in ("run", "as of", "mode", "outcome", "waiting for"):
-        table.add_column(column)
+    for column in ("run", "as of", "broker · account", "mode", "outcome", "waiting for"):
+        table.add_column(column, no_wrap=column in ("run", "as of"))
     for run in runs:
-        table.add_row(run["run_id"], run["as_of"], run["mode"], run["outcome"], ", ".join(run["waiting_for"]))
+        table.add_row(run["run_id"], run["as_of"], brokers.get(run["run_id"]) or "—", run["mode"], run["outcome"],
+                      ", ".join(run["waiting_for"]))
     console.print(table)
     return EXIT_OK
 
@@ -397,7 +427,8 @@ def demo_command(home: Path) -> int:
         console.print("[dim]model portfolio: examples/targets/demo.toml · headless, auto-approve inside the "
                       "guardrails[/]")
         try:
-            result = runner.start(auto_approver)
+            with _following(runner, True):
+                result = runner.start(auto_approver)
         except KeyboardInterrupt:
             return _interrupted(runner)
         except Exception as error:

@@ -20,24 +20,20 @@ from typing import Any
 from agent.context import RunContext
 from agent.executor.account_state import owner_for
 from agent.executor.broker_orders import OrderDesk, slice_key
+from agent.executor.buys import SESSION_RULES, BuyStage
 from agent.executor.report import final_report
 from agent.journal import JournalEntry
 from agent.run_inputs import guardrail_limits
 from agent.state import RunState
-from guardrails import PLAN_RULES, GuardrailReport, check
+from guardrails import GuardrailReport, check
 from tools.kis import AuthError, KisApiError, KisError, KisTransportError, PagingError, RateLimited
 from tools.market import OrderType, Phase, order_type_allowed
-from tools.money import BuyRequest
 from tools.plan import Order
 from tools.portfolio import AccountSnapshot
 from tools.proposal import Proposal
 from tools.schedule import SessionDay, make_timetable
 
-# Plan rules that do not apply to the buys alone: the post-trade weights (a shrunk buy is reported
-# as a partial outcome, not refused) and coverage of the whole trade list (the sells are done).
-NOT_FOR_BUYS = frozenset({"weight_tolerance", "plan.coverage"})
-# The guardrails about when orders can go out, re-run from the actual moment before sending.
-SESSION_RULES = ("krx.order_type_session", "schedule.fits_session", "schedule.buys_after_sells")
+WAIT_STEP_SECONDS = 5.0  # market seconds between looks at a person's cancel while waiting for a slice
 
 
 class BrokerUnavailable(RuntimeError):
@@ -50,7 +46,7 @@ def _transient(error: Exception) -> bool:
     return isinstance(error, KisApiError) and error.http_status >= 500
 
 
-class Executor:
+class Executor(BuyStage):
     def __init__(self, ctx: RunContext, state: RunState) -> None:
         assert state.proposal is not None  # only an approved proposal reaches the executor
         self.ctx = ctx
@@ -89,10 +85,46 @@ class Executor:
         sells = [o for o in self.orders if o.side == "sell"]
         if sells:
             self._stage("sell", sells, self._times("sell", sells))
-        stage = self._buy_stage()
-        if stage is not None and stage.orders:
-            self._stage("buy", list(stage.orders), self._buy_times(stage))
+        decided, stage, _ = self._noted_buy_stage()
+        if self._stopped() and not decided:
+            for order in (o for o in self.orders if o.side == "buy"):
+                self.desk.skip(order, slice_key(self.run_id, order), self._stop_reason())
+        else:
+            stage = self._buy_stage()
+            if stage is not None and stage.orders:
+                self._stage("buy", list(stage.orders), self._buy_times(stage))
+        if self._stopped():
+            self.notes.append(self._stop_reason().removeprefix("not sent: "))
         return self._finish()
+
+    # --- a person's "cancel the remaining slices" -------------------------------------------
+
+    def _stopped(self) -> bool:
+        """A person asked to cancel the remaining slices: now (the live view's key), or before a
+        crash (the journal's note). The first time it is seen, it is journaled and written down."""
+        if self.journal.note(self.run_id, "stop") is not None:
+            return True
+        if not self.ctx.stop.requested:
+            return False
+        now = self.clock.now()
+        self.journal.note(self.run_id, "stop", {"by": self.ctx.stop.by, "at": now.isoformat()})
+        self.ctx.transcript.write("execution", step="cancel requested", by=self.ctx.stop.by, at=now.isoformat())
+        return True
+
+    def _stop_reason(self) -> str:
+        stop = self.journal.note(self.run_id, "stop") or {}
+        at = dt.datetime.fromisoformat(stop["at"]) if stop.get("at") else self.clock.now()
+        return f"not sent: the remaining slices were cancelled by {stop.get('by') or 'a person'} at {at:%H:%M:%S}"
+
+    def _stop_stage(self, side: str, pending: dict[str, Order]) -> None:
+        """Nothing more goes out: unsent slices are skipped, working ones cancelled (each journaled)."""
+        why = self._stop_reason()
+        for order in list(pending.values()):
+            self.desk.skip(order, slice_key(self.run_id, order), why)
+            del pending[order.order_id]
+        for entry in self.desk.working(side):
+            if entry.trade_id != "resting":
+                self.desk.cancel(entry, why.removeprefix("not sent: "))
 
     def _start_problems(self) -> list[str]:
         """Why the plan cannot be executed from now, checked before any order (empty: it can)."""
@@ -107,7 +139,8 @@ class Executor:
             self.journal.note(self.run_id, "timetable", {s.order_id: s.send_at.isoformat() for s in table.slices})
             self.ctx.transcript.write("execution", step="timetable", start=now.isoformat(),
                                       slices=[s.model_dump(mode="json") for s in table.slices],
-                                      done_by=table.done_by.isoformat())
+                                      done_by=table.done_by.isoformat(),
+                                      orders=[o.model_dump(mode="json") for o in self.proposal.orders])
         return problems
 
     def _check(self, proposal: Proposal, account: AccountSnapshot, at: dt.datetime,
@@ -174,6 +207,8 @@ class Executor:
         retry_at: dict[str, dt.datetime] = {}
         poll = dt.timedelta(seconds=self.settings.poll_seconds)
         while True:
+            if self._stopped():
+                self._stop_stage(side, pending)
             now = self.clock.now()
             for order in sorted(pending.values(), key=lambda o: (times[o.order_id], o.order_id)):
                 due = max(times[order.order_id], retry_at.get(order.order_id, times[order.order_id]))
@@ -244,9 +279,9 @@ class Executor:
             self.desk.skip(order, slice_key(self.run_id, order), "not sent: the session closed before its time")
 
     def _wait_until(self, moment: dt.datetime) -> None:
-        delay = (moment - self.clock.now()).total_seconds()
-        if delay > 0:
-            self.clock.wait(delay)
+        """Wait in steps, so a person's cancel is seen within one step even during a long TWAP wait."""
+        while (delay := (moment - self.clock.now()).total_seconds()) > 0 and not self.ctx.stop.requested:
+            self.clock.wait(min(delay, WAIT_STEP_SECONDS))
 
     def _read(self, what: str, fn, *args, **kwargs):
         """A broker read, retried through transient faults for at most the run's fault budget."""
@@ -275,6 +310,8 @@ class Executor:
 
     def _follow_up(self, side: str, records, now: dt.datetime) -> None:
         window = self.timetable.fill_window
+        if self._stopped():
+            return  # a person cancelled the remaining slices: nothing is re-priced
         if self.session.phase(now) is not Phase.CONTINUOUS:
             return  # auction orders settle at the single price; what rests at the close lapses
         for entry in self.desk.working(side):
@@ -315,96 +352,6 @@ class Executor:
                                       new_order_no=revised.order_no, price=price, quantity=remaining)
         elif revised.status in ("void", "rejected"):
             self.desk.cancel(entry, f"re-price not accepted ({revised.note}): remainder cancelled")
-
-    # --- buys after the sells -----------------------------------------------------------------
-
-    def _snapshot_after_sells(self, cash: int) -> tuple[AccountSnapshot, AccountSnapshot]:
-        """(the planned account, the account now): the planned holdings less what the journal shows
-        sold, and the cash the broker reports."""
-        snapshot = self.state.snapshot
-        sold: dict[str, int] = {}
-        for entry in self.journal.entries(self.run_id):
-            if entry.side == "sell" and entry.kind != "cancel":
-                sold[entry.ticker] = sold.get(entry.ticker, 0) + entry.filled_quantity
-        positions = tuple(p.model_copy(update={"quantity": p.quantity - sold.get(p.ticker, 0),
-                                               "sellable_quantity": None})
-                          for p in snapshot.positions if p.quantity - sold.get(p.ticker, 0) > 0)
-        return snapshot, snapshot.model_copy(update={"cash": max(cash, 0), "positions": positions})
-
-    def _buy_stage(self) -> Proposal | None:
-        """The buy slices, shrunk pro rata (``MoneyRules.shrink_buys``, integer won, at KIS's
-        reservation prices, the cash buffer kept) when the cash after the sells falls short, and
-        checked with every rule that applies to buys from this moment. Decided once per run: a
-        resume reuses the decision (the journal's note)."""
-        decided, noted, notes_then = self._noted_buy_stage()
-        if decided:
-            self.notes += notes_then
-            return noted
-        trades = [t for t in self.proposal.trades if t.side == "buy"]
-        if not trades:
-            return None
-        cash = self._read("buying power", self.client.buying_power).cash
-        before, after = self._snapshot_after_sells(cash)
-        kept = max(self.money.cash_kept(before.equity), self.money.cash_kept(after.equity))
-        available = max(cash - kept, 0)
-        requests = []
-        for trade in trades:
-            order = next(o for o in self.orders if o.trade_id == trade.trade_id)
-            price = self.money.reservation_price(order.order_type, order.limit_price,
-                                                 self.proposal.quotes[trade.ticker].base_price, trade.kind)
-            requests.append(BuyRequest(key=trade.trade_id, quantity=trade.quantity, price=price, kind=trade.kind))
-        sized = self.money.shrink_buys(requests, available)
-        notes: list[str] = []
-        if any(sized[t.trade_id] != t.quantity for t in trades):
-            committed = sum(self.money.buy_commitment(r.quantity, r.price, r.kind) for r in requests)
-            notes.append(f"buys shrunk to the cash after the sells: {cash:,} KRW orderable, {kept:,} kept as the "
-                         f"cash buffer, the approved buys commit {committed:,} KRW at their reservation prices ("
-                         + ", ".join(f"{t.trade_id} {t.quantity}→{sized[t.trade_id]}" for t in trades
-                                     if sized[t.trade_id] != t.quantity) + ")")
-        stage = self.proposal.buys_only(sized, self.clock.now())
-        stage = self._checked_buys(stage, after, notes)
-        self.notes += notes
-        self.journal.note(self.run_id, "buy_stage", {
-            "notes": notes, "proposal": stage.model_dump(mode="json") if stage is not None else None})
-        self.ctx.transcript.write("execution", step="buys sized after the sells", orderable_cash=cash, kept=kept,
-                                  buys=[o.model_dump(mode="json") for o in (stage.orders if stage else ())],
-                                  committed=stage.committed if stage else {}, notes=notes)
-        return stage
-
-    def _noted_buy_stage(self) -> tuple[bool, Proposal | None, list[str]]:
-        """(decided yet, the buy stage sent or None when it was refused, the notes) from the journal."""
-        noted = self.journal.note(self.run_id, "buy_stage")
-        if noted is None:
-            return False, None, []
-        return True, Proposal.model_validate(noted["proposal"]) if noted["proposal"] else None, noted["notes"]
-
-    def _checked_buys(self, stage: Proposal, account: AccountSnapshot, notes: list[str]) -> Proposal | None:
-        """``stage`` when every rule that applies to buys passes from now, with the cash there is;
-        None (each buy journaled as skipped, with the reason) when one fails."""
-        if not stage.orders:
-            return stage  # every buy shrunk to nothing: the report says so
-        rules = [rid for rid in PLAN_RULES if rid not in NOT_FOR_BUYS]
-        report = self._check(stage, account, stage.made_at, rules)
-        self.ctx.transcript.write("guardrails", stage="buys", passed=report.passed,
-                                  results=[r.model_dump(mode="json") for r in report.results])
-        if report.passed:
-            return stage
-        failed = "; ".join(f"{r.rule_id}: {r.message}" for r in report.failures)
-        timing = {r.rule_id for r in report.failures} <= set(SESSION_RULES)
-        notes.append(f"buys not sent: from {stage.made_at:%H:%M} they cannot all be sent and done today ({failed})"
-                     if timing else f"buys not sent: the re-check after the sells failed ({failed})")
-        for order in stage.orders:
-            self.desk.skip(order, slice_key(self.run_id, order), "not sent: the buy re-check after the sells "
-                           f"failed ({', '.join(r.rule_id for r in report.failures)})")
-        return None
-
-    def _buy_times(self, stage: Proposal) -> dict[str, dt.datetime]:
-        """The buys' send times: their stage's timetable, made when the sells were done."""
-        if self.journal.note(self.run_id, "buy_timetable") is None:  # said once, also across a resume
-            self.journal.note(self.run_id, "buy_timetable", True)
-            self.ctx.transcript.write("execution", step="buy timetable", start=stage.made_at.isoformat(),
-                                      slices=[t.model_dump(mode="json") for t in stage.schedule.slices])
-        return {t.order_id: t.send_at for t in stage.schedule.slices}
 
     # --- the end: the report, from the journal and the broker ----------------------------------
 

@@ -3,7 +3,8 @@
 An approval must echo the plan's hash, may not approve a plan that failed a guardrail, expires
 after ``approval.ttl_seconds``, and is void when a traded price moved more than
 ``approval.quote_tolerance_bp`` since planning. When market time passed, the proposal is checked
-again from the approval's moment. An edit goes back through netting and guardrails.
+again from the approval's moment. An edit goes back through netting and guardrails; an undo
+drops the last edit and goes back the same way.
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ def verify_approval(state: RunState, runtime: Runtime[RunContext]) -> dict:
         edits = [e.model_dump(mode="json") for e in (*state.edits, *checked)]
         ctx.say(f"{len(approval.edits)} edit(s): back through netting and the guardrails")
         return {"route": "compute_trades", "edits": edits, "approval_problem": ""}
+    if approval.decision == "undo":
+        if not state.edits:  # the terminal says so itself; another client gets the plan back unchanged
+            return {"route": "approve", "approval_problem": "nothing to undo: no edit has been applied"}
+        ctx.say(f"undo {state.edits[-1].kind} edit: back through netting and the guardrails")
+        return {"route": "compute_trades", "edits": [e.model_dump(mode="json") for e in state.edits[:-1]],
+                "approval_problem": ""}
     if approval.plan_hash != proposal.digest:
         return {"route": "approve", "approval_problem": "the approval names a different plan than the one shown"}
     if not state.guardrails.passed:

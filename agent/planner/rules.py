@@ -126,8 +126,9 @@ def choose(inp: PlannerInput, trade: TradeFeatures, begin: dt.datetime | None = 
     small = is_small(trade)
 
     if not session.is_session or begin >= session.close:
-        return _choice(inp, trade, limit, rule, 1, "now", f"no session left today: one limit at {price}, "
-                       "for the next session")
+        opens = session.next_session_open or session.next_open  # said plainly: when trading is next possible
+        return _choice(inp, trade, limit, rule, 1, "now", f"no session left today: one limit at {price} for the "
+                       f"next session, which opens {opens:%H:%M} on {opens:%Y-%m-%d}")
     if session.phase(begin) is Phase.CLOSING_AUCTION:
         if before_buys:  # a sell here is done only at the close: the guardrails refuse the plan
             return _choice(inp, trade, limit, rule, 1, "now", f"closing auction under way, and the buys wait on "

@@ -22,6 +22,7 @@ class Table:
     rows: list[list[str]] = field(default_factory=list)
     numeric: frozenset[int] = frozenset()  # right-aligned column indexes
     caption: str | None = None
+    whole: frozenset[int] = frozenset()  # identifier columns (order ids, ODNO, times): never split
 
 
 @dataclass
@@ -69,7 +70,6 @@ def _cell(value: str):  # -> rich.text.Text
 
 
 def to_rich(document: Document, console: Console) -> None:
-    from rich import box
     from rich.panel import Panel
     from rich.table import Table as RichTable
     from rich.text import Text
@@ -90,18 +90,51 @@ def to_rich(document: Document, console: Console) -> None:
                 for item in block.items:
                     console.print(_cell(item))
                 continue
-            table = RichTable(title=Text(block.caption) if block.caption else None, title_justify="left",
-                              box=box.SIMPLE_HEAD, header_style="bold")
-            for index, column in enumerate(block.columns):
-                # A figure is never split across lines on a narrow terminal: its column is at
-                # least as wide as its widest figure; text columns fold instead.
-                widest = (max((len(str(row[index])) for row in block.rows), default=0)
-                          if index in block.numeric else None)
-                table.add_column(column, justify="right" if index in block.numeric else "left",
-                                 min_width=widest, overflow="fold")
-            for row in block.rows:
-                table.add_row(*(_cell(cell) for cell in row))
-            console.print(table)
+            for part in _fit(block, console.width):
+                console.print(_rich_table(part))
+
+
+_TEXT_MIN = 6  # a text column narrower than this folds into unreadable stubs
+
+
+def _min_width(block: Table, index: int) -> int:
+    if index in block.numeric | block.whole:
+        return max((len(str(row[index])) for row in block.rows), default=0)
+    return _TEXT_MIN
+
+
+def _fit(block: Table, width: int) -> list[Table]:
+    """The table, or, when even its narrowest layout is wider than the console, two tables that
+    each repeat the first column (the row's name): a figure or an order number is never cut."""
+    needed = sum(_min_width(block, i) + 3 for i in range(len(block.columns)))
+    if needed <= width or len(block.columns) < 4:
+        return [block]
+    half = len(block.columns) // 2 + 1
+    parts = []
+    for columns in (range(half), (0, *range(half, len(block.columns)))):
+        keep = list(columns)
+        parts.append(Table([block.columns[i] for i in keep], [[row[i] for i in keep] for row in block.rows],
+                           frozenset(n for n, i in enumerate(keep) if i in block.numeric),
+                           block.caption if keep[1] == 1 else None,
+                           frozenset(n for n, i in enumerate(keep) if i in block.whole)))
+    return parts
+
+
+def _rich_table(block: Table):  # -> rich.table.Table
+    from rich import box
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    table = RichTable(title=Text(block.caption) if block.caption else None, title_justify="left",
+                      box=box.SIMPLE_HEAD, header_style="bold")
+    for index, column in enumerate(block.columns):
+        # A figure or an identifier is never split across lines on a narrow terminal: its column is
+        # at least as wide as its widest value; text columns fold instead.
+        table.add_column(column, justify="right" if index in block.numeric else "left",
+                         min_width=_min_width(block, index), overflow="fold")
+    for row in block.rows:
+        table.add_row(*(_cell(cell) for cell in row))
+    return table
 
 
 # --- Markdown --------------------------------------------------------------------------------------

@@ -26,6 +26,32 @@ class Format(StrEnum):
     md = "md"
 
 
+class Lang(StrEnum):
+    en = "en"
+    ko = "ko"
+
+
+LangOption = Annotated[Lang | None, typer.Option("--lang", help="en or ko (default: the config's ui.language).")]
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="Config TOML, for ui.language "
+                                                                        "(default: ./rebal.toml if there is one).")]
+
+
+def language(lang: Lang | None, config: Path | None) -> str:
+    """``--lang``, else the config's ``ui.language`` when a config is given or found, else English.
+    The review never fails for want of a config: a broken one is reported and English used."""
+    if lang is not None:
+        return lang.value
+    from agent.config import DEFAULT_CONFIG, ConfigError, load_config
+
+    if config is None and not DEFAULT_CONFIG.exists():
+        return "en"
+    try:
+        return load_config(config).ui.language
+    except ConfigError as error:
+        typer.echo(f"warning: {error}; the review is in English", err=True)
+        return "en"
+
+
 def resolve(directory: Path, run_id: str) -> Path:
     """The transcript of ``run_id``, or of the one run whose id starts with it (exit 2 otherwise)."""
     if not directory.is_dir():
@@ -46,7 +72,7 @@ def resolve(directory: Path, run_id: str) -> Path:
 
 
 @transcripts_app.command("list")
-def list_command(directory: DirOption = DEFAULT_DIR) -> None:
+def list_command(directory: DirOption = DEFAULT_DIR, lang: LangOption = None, config: ConfigOption = None) -> None:
     """One line per run, newest first."""
     from rich import box
     from rich.console import Console
@@ -54,22 +80,31 @@ def list_command(directory: DirOption = DEFAULT_DIR) -> None:
     from rich.text import Text
 
     from agent.review._format import MISSING, krw
+    from agent.review._labels import words
     from agent.review.transcripts import list_runs
 
+    w = words("ko" if language(lang, config) == "ko" else "en")
     runs = list_runs(directory)
     if not runs:
         typer.echo(f"no transcripts in {directory}")
         return
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
-    # Six columns fit an 80-column terminal; `show` has the rest (account, planner, fills, costs, IS).
-    for name, justify in (("run", "left"), ("started", "left"), ("mode", "left"), ("outcome", "left"),
-                          ("orders", "right"), ("turnover KRW", "right")):
-        table.add_column(name, justify=justify, no_wrap=name in ("run", "started"))  # type: ignore[arg-type]
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True,
+                  show_edge=False)
+    # Identifiers, times and figures are never split; the outcome, the one column that says what
+    # happened, folds onto more lines instead of being cut; headers may wrap ("turnover / KRW").
+    modes = [w(run.mode) for run in runs if run.mode]
+    table.add_column(w("run id"), no_wrap=True)
+    table.add_column(f"{w('started')} (KST)", no_wrap=True)
+    table.add_column(w("mode"), no_wrap=True, min_width=max(map(len, modes), default=1))
+    table.add_column(w("outcome"), overflow="fold", min_width=12)
+    table.add_column(w("orders sent"), justify="right", no_wrap=True)
+    table.add_column(w("turnover KRW"), justify="right",
+                     min_width=max((len(krw(run.turnover_krw)) for run in runs), default=1))
     for run in runs:
         style = "red" if run.outcome.startswith(("unreadable", "failed")) else ""
         table.add_row(*(Text(value, style=style) for value in (
             run.run_id, run.started_at.strftime("%m-%d %H:%M") if run.started_at else MISSING,
-            run.mode or MISSING, run.outcome + (" (torn)" if run.torn_tail else ""),
+            w(run.mode) if run.mode else MISSING, run.outcome + (" (torn)" if run.torn_tail else ""),
             str(run.orders_placed), krw(run.turnover_krw))))
     Console().print(table)
 
@@ -80,18 +115,21 @@ def show_command(
     directory: DirOption = DEFAULT_DIR,
     output: Annotated[Format, typer.Option("--format", help="rich (terminal) or md (GitHub Markdown).")]
     = Format.rich,
+    lang: LangOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """A readable review of one run: inputs, drift, trades, plan, guardrails, approval, execution."""
     path = resolve(directory, run_id)
     from agent.review.transcripts import render, to_markdown
 
+    chosen = "ko" if language(lang, config) == "ko" else "en"
     try:
         if output is Format.md:
-            typer.echo(to_markdown(path), nl=False)
+            typer.echo(to_markdown(path, chosen), nl=False)
             return
         from rich.console import Console
 
-        render(path, Console())
+        render(path, Console(), chosen)
     except OSError as error:
         typer.echo(f"error: cannot read {path}: {error.strerror or error}", err=True)
         raise typer.Exit(2) from None

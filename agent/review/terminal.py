@@ -1,7 +1,10 @@
-"""The conversational terminal session: the plan in tables, then approve, reject, edit, explain, show.
+"""The conversational terminal session: the plan on one screen, then approve, reject, edit, undo,
+explain, show.
 
-Approving binds the answer to the plan's hash; edits go back through netting and the guardrails;
-free-text questions go to a read-only reviewer when an LLM is configured.
+Approving binds the answer to the plan's hash. An edit (and an undo) is answered at once: the graph
+recomputes netting, the execution plan and the guardrails, and the session shows the new plan with
+a line on what changed. Free-text questions go to a read-only reviewer when an LLM is configured.
+Every input a person can type gets a one-line answer, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,31 +16,16 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.panel import Panel
 from rich.prompt import Prompt
 from rich.table import Table
+from rich.text import Text
 
 from agent.approval import Approval, Edit, EditError, check_edits, check_edits_against
+from agent.review.plan_screen import PlanScreen
+from agent.review.session_text import COMMAND_ALIASES, EDITABLE_ORDER_TYPES, Language
 
-HELP = """[bold]approve[/]                      place these orders (sells first, then buys)
-[bold]reject[/] [reason]              stop here; nothing is sent
-[bold]edit qty[/] TRADE_ID N          set a trade's total quantity (0 drops it)
-[bold]edit exclude[/] TICKER          leave a ticker as it is (neither bought nor sold)
-[bold]edit type[/] TRADE_ID CODE      order type 00 limit, 01 market, 02 conditional, 03 최유리, 04 최우선
-[bold]cancel-open[/]                  also cancel the orders already resting on these tickers
-[bold]explain[/] TRADE_ID             why this trade, and why this way of executing it
-[bold]show[/] drift|trades|orders|costs|guardrails|open
-anything else                 a question about this run (needs an LLM; read-only)
-TRADE_ID may be the whole id, its row number (1, 2, …) or a prefix such as T01"""
-
-
-def _krw(value: Any) -> str:
-    return f"{int(value):,}"
-
-
-def _pct(value: Any) -> str:
-    return f"{float(value):.2%}"
+SHOW_VIEWS = ("drift", "trades", "orders", "costs", "guardrails", "open")
 
 
 def trade_id_of(token: str, trades: list[dict[str, Any]]) -> str:
@@ -52,214 +40,190 @@ def trade_id_of(token: str, trades: list[dict[str, Any]]) -> str:
     return matches[0] if len(matches) == 1 else token
 
 
-class TerminalApprover:
-    """An ``Approver`` for ``Runner``: shows the plan and asks until it gets a valid answer."""
+class TerminalApprover(PlanScreen):
+    """An ``Approver`` for ``Runner``: shows the plan and asks until it gets an answer. The runner
+    calls it again with the recomputed plan after every edit or undo; the instance remembers the
+    plan it showed last (for the "what changed" line) and the ``cancel-open`` choice."""
 
     def __init__(self, console: Console, reviewer: Callable[[str, dict[str, Any]], str] | None = None,
-                 ask: Callable[[str], str] | None = None) -> None:
-        self.console = console
+                 ask: Callable[[str], str] | None = None, language: Language = "en") -> None:
+        super().__init__(console, language)
         self.reviewer = reviewer
         self.ask = ask or (lambda prompt: Prompt.ask(prompt, console=console))
         self.user = f"terminal:{getpass.getuser()}"
-
-    # --- rendering ----------------------------------------------------------------------------
-
-    def show_drift(self, values: dict[str, Any]) -> None:
-        report = values.get("drift", {}).get("report", {})
-        table = Table(title="Drift (weights of equity; sub rows within their class)")
-        for column in ("level", "asset", "current", "target", "deviation"):
-            table.add_column(column, justify="right" if column in ("current", "target", "deviation") else "left")
-        for row in (*report.get("mp", []), *report.get("sub", [])):
-            deviation = row["current"] - row["target"]
-            style = "red" if abs(deviation) > 0.03 else ""
-            nested = row.get("class_name") and row["class_name"] != row["asset"]  # an mp row is its class
-            name = f"{row['class_name']}/{row['asset']}" if nested else row["asset"]
-            shown = f"{deviation:+.2%}"
-            table.add_row(row["level"], name, _pct(row["current"]), _pct(row["target"]),
-                          f"[{style}]{shown}[/]" if style else shown)
-        self.console.print(table)
-        reasons = values.get("drift", {}).get("verdict", {}).get("reasons", [])
-        if reasons:
-            self.console.print(f"[dim]triggered by: {escape(reasons[0])}{' …' if len(reasons) > 1 else ''}[/]")
-
-    def show_trades(self, request: dict[str, Any]) -> None:
-        table = Table(title="Trades (whole shares, sells first)")
-        for column in ("id", "ticker", "side", "qty", "ref price", "notional", "est. cost", "weight → target"):
-            table.add_column(column, justify="left" if column in ("id", "ticker", "side") else "right")
-        for t in request["trades"]:
-            table.add_row(t["trade_id"], t["ticker"], t["side"], str(t["quantity"]), _krw(t["reference_price"]),
-                          _krw(t["notional"]), _krw(t["commission"] + t["tax"]),
-                          f"{_pct(t['weight_before'])} → {_pct(t['weight_after'])} ({_pct(t['target_weight'])})")
-        self.console.print(table)
-
-    def show_orders(self, request: dict[str, Any]) -> None:
-        table = Table(title=f"Orders — planner: {request['planner']['planner']} ({escape(request['planner']['reason'])})")
-        for column in ("order", "ticker", "side", "qty", "type", "limit", "schedule"):
-            table.add_column(column)
-        for o in request["orders"]:
-            table.add_row(o["order_id"], o["ticker"], o["side"], str(o["quantity"]), o["order_type"],
-                          _krw(o["limit_price"]) if o["limit_price"] else "—", o["schedule"])
-        self.console.print(table)
-        path = request.get("cash_path") or []
-        if path:  # what the orders do to the cash, the buys at what KIS reserves for them
-            steps = " → ".join(f"{step['label']} {_krw(step['cash'])}" for step in path)
-            self.console.print(f"cash (KRW): {steps} · the buys commit {_krw(request.get('committed', 0))} "
-                               "at their reservation prices")
-
-    def show_costs(self, values: dict[str, Any]) -> None:
-        n = values.get("netting", {})
-        self.console.print(f"turnover {_krw(n.get('turnover', 0))} KRW · commission {_krw(n.get('commission', 0))} · "
-                           f"tax {_krw(n.get('tax', 0))} · cash after {_krw(n.get('cash_after', 0))} KRW · "
-                           f"allocation error {n.get('error', 0):.4f} (lower bound {n.get('lower_bound', 0):.4f})")
-
-    def show_guardrails(self, request: dict[str, Any], values: dict[str, Any]) -> None:
-        results = [*values["guardrails"]["results"], *values["guardrails"]["headless_results"]]
-        table = Table(title="Guardrails")
-        table.add_column("rule")
-        table.add_column("")
-        table.add_column("detail")
-        for r in results:
-            mark = "[green]✓[/]" if r["passed"] else "[red]✗[/]"
-            table.add_row(r["rule_id"] + (" (headless)" if r.get("scope") == "headless" else ""), mark,
-                          escape(r["message"]))
-        self.console.print(table)
-
-    def show_open(self, request: dict[str, Any]) -> None:
-        if not request["open_orders"]:
-            self.console.print("no orders resting on these tickers")
-            return
-        table = Table(title="Orders already resting on these tickers")
-        for column in ("order no", "ticker", "side", "remaining", "price", "placed by"):
-            table.add_column(column)
-        for o in request["open_orders"]:
-            table.add_row(o["order_no"], o["ticker"], o["side"], str(o["remaining_quantity"]), _krw(o["price"]),
-                          o.get("placed_by", "") if o.get("placed_by") != "not Rebal" else "[yellow]not Rebal[/]")
-        self.console.print(table)
-
-    def explain(self, trade_id: str, request: dict[str, Any], values: dict[str, Any]) -> None:
-        trade = next((t for t in request["trades"] if t["trade_id"] == trade_id), None)
-        if trade is None:
-            self.console.print(f"[red]no trade {trade_id!r}[/] (ids: {', '.join(t['trade_id'] for t in request['trades'])})")
-            return
-        choice = next((c for c in values["proposal"]["plan"]["choices"] if c["trade_id"] == trade_id), {})
-        self.console.print(Panel(
-            f"{escape(trade['reason'])}\n\nexecution: type {choice.get('order_type')} {choice.get('price_rule') or ''} "
-            f"{choice.get('offset_ticks', 0):+d} ticks, {choice.get('slices', 1)} slice(s), {choice.get('schedule')}\n"
-            f"why: {escape(choice.get('rationale') or '—')}", title=trade_id))  # model-written: plain text
+        self.cancel_open = False  # kept across recomputes: chosen once for the run
+        self.shown: dict[str, Any] | None = None  # the last request shown, for "what changed"
 
     # --- the conversation -------------------------------------------------------------------
 
-    def __call__(self, request: dict[str, Any], values: dict[str, Any]) -> Approval:
-        self.console.rule(f"Run {request['run_id']}")
-        if request.get("problem"):
-            self.console.print(f"[yellow]{request['problem']}[/]")
-        self.show_drift(values)
-        self.show_trades(request)
-        self.show_orders(request)
-        self.show_costs(values)
-        self.show_guardrails(request, values)
-        if request["open_orders"]:
-            self.show_open(request)
-        if not request["guardrails_passed"]:
-            self.console.print("[red]A guardrail failed: this plan cannot be approved. Edit it or reject it.[/]")
-        self.console.print(f"[dim]plan {request['plan_hash'][:12]} · type 'help' for commands[/]")
-        edits: list[Edit] = []
-        cancel_open = False
+    def __call__(self, request: dict[str, Any], values: dict[str, Any]) -> Approval | None:
+        self.show_plan(request, values)
+        if self.shown is not None and self.shown.get("run_id") == request["run_id"]:
+            self.show_changes(self.shown, request)
+        self.shown = request
         while True:
             try:
-                line = self.ask("[bold]approve / reject / edit / explain / show[/]").strip()
+                line = self.ask(self.text("prompt")).strip()
             except EOFError:  # Ctrl-D or the end of piped input: no decision, the run waits (resumable)
-                self.console.print("[yellow]no answer (end of input): nothing was approved; the run waits for "
-                                   f"one — `rebal runs resume {request['run_id']}`[/]")
-                return None  # type: ignore[return-value]  # the runner parks the run (exit 3)
+                self.console.print()
+                self.say(self.text("eof", run_id=request["run_id"]), "yellow")
+                return None  # the runner parks the run (exit 3)
             if not line:
                 continue
-            word, _, rest = line.partition(" ")
-            word = word.lower()
-            answer = dict(plan_hash=request["plan_hash"], by=self.user, at=dt.datetime.now(dt.UTC).isoformat(),
-                          cancel_open_orders=cancel_open)
-            if word in ("approve", "a", "yes"):
-                if edits:
-                    return Approval(decision="edit", edits=edits, **answer)
-                if not request["guardrails_passed"]:
-                    self.console.print("[red]not possible: a guardrail failed[/]")
-                    continue
-                return Approval(decision="approve", **answer)
-            if word in ("reject", "r", "no"):
-                return Approval(decision="reject", note=rest[:500], **answer)
-            if word == "edit":
-                edit = self._parse_edit(rest, request, edits, values)
-                if edit is not None:
-                    edits.append(edit)
-                    self.console.print(f"edit noted ({edit.kind}); 'approve' to recompute the plan with it")
-                continue
-            if word == "cancel-open":
-                if not request["open_orders"]:
-                    self.console.print("no orders are resting on these tickers: nothing to cancel")
-                    continue
-                cancel_open = True
-                self.console.print(f"the {len(request['open_orders'])} resting order(s) will be cancelled before "
-                                   "trading")
-                continue
-            if word == "explain":
-                self.explain(trade_id_of(rest.strip(), request["trades"]), request, values)
-                continue
-            if word == "show":
-                self._show(rest.strip().lower(), request, values)
-                continue
-            if word in ("help", "?"):
-                self.console.print(HELP)
-                continue
+            answer = self._answer(line, request, values)
+            if answer is not None:
+                return answer
+
+    def _answer(self, line: str, request: dict[str, Any], values: dict[str, Any]) -> Approval | None:
+        """The approval a typed line gives, or None after printing what it asked for (or why not)."""
+        word, _, rest = line.partition(" ")
+        word = COMMAND_ALIASES.get(word.lower(), word.lower())
+        rest = rest.strip()
+        answer = dict(plan_hash=request["plan_hash"], by=self.user, at=dt.datetime.now(dt.UTC).isoformat(),
+                      cancel_open_orders=self.cancel_open)
+        if word == "approve":
+            if not request["guardrails_passed"]:
+                self.say(self.text("cannot_approve"), "red")
+                return None
+            return Approval(decision="approve", **answer)
+        if word == "reject":
+            return Approval(decision="reject", note=rest[:500], **answer)
+        if word == "edit":
+            edit = self._parse_edit(rest, request, None, values)
+            if edit is None:
+                return None
+            self.say(self.text("edit_applying", edit=self._describe_edit(edit)), "cyan")
+            return Approval(decision="edit", edits=[edit], **answer)
+        if word == "undo":
+            if not values.get("edits"):
+                self.say(self.text("nothing_to_undo"), "yellow")
+                return None
+            self.say(self.text("undo_applying"), "cyan")
+            return Approval(decision="undo", **answer)
+        if word == "cancel-open":
+            if not request["open_orders"]:
+                self.say(self.text("cancel_open_none"))
+            else:
+                self.cancel_open = True
+                self.say(self.text("cancel_open_set", count=len(request["open_orders"])))
+            return None
+        if word == "explain":
+            self.explain(rest, request, values)
+        elif word == "show":
+            self._show(rest.lower(), request, values)
+        elif word == "help":
+            self.show_help()
+        else:
             self._question(line, request, values)
+        return None
+
+    @staticmethod
+    def _describe_edit(edit: Edit) -> str:
+        if edit.kind == "exclude":
+            return f"exclude {edit.ticker}"
+        if edit.kind == "quantity":
+            return f"qty {edit.trade_id} {edit.quantity}"
+        return f"type {edit.trade_id} {edit.order_type}"
+
+    def show_help(self) -> None:
+        t = self.text
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        rows = [("approve", t("help_approve")), ("reject [reason]", t("help_reject")),
+                ("edit qty TRADE_ID N", t("help_edit_qty")), ("edit exclude TICKER", t("help_edit_exclude")),
+                ("edit type TRADE_ID CODE", t("help_edit_type", types=t.order_types_listing())),
+                ("undo", t("help_undo")), ("cancel-open", t("help_cancel_open")),
+                ("explain TRADE_ID", t("help_explain")), ("show " + "|".join(SHOW_VIEWS), t("help_show")),
+                (t("help_other"), t("help_question"))]
+        for command, meaning in rows:
+            grid.add_row(Text(command), Text(meaning))
+        self.console.print(Panel(grid, title=t("help"), title_align="left"))
+        self.say(t("help_ids"), "dim")
+
+    def explain(self, typed: str, request: dict[str, Any], values: dict[str, Any]) -> None:
+        if not typed:
+            self.say(self.text("explain_usage"), "red")
+            return
+        trade = self._trade(typed, request)
+        if trade is not None:
+            self.show_explanation(trade, values)
+
+    def _trade(self, typed: str, request: dict[str, Any]) -> dict[str, Any] | None:
+        """The trade ``typed`` names, or None after saying which ones there are."""
+        trades = request["trades"]
+        trade_id = trade_id_of(typed, trades)
+        trade = next((t for t in trades if t["trade_id"] == trade_id), None)
+        if trade is None:
+            if not trades:
+                self.say(self.text("no_trades_here"), "red")
+            else:
+                self.say(self.text("no_trade", typed=typed, count=len(trades),
+                                   ids=", ".join(t["trade_id"] for t in trades)), "red")
+        return trade
 
     def _show(self, what: str, request: dict[str, Any], values: dict[str, Any]) -> None:
-        views = {"drift": lambda: self.show_drift(values), "trades": lambda: self.show_trades(request),
-                 "orders": lambda: self.show_orders(request), "costs": lambda: self.show_costs(values),
-                 "guardrails": lambda: self.show_guardrails(request, values), "open": lambda: self.show_open(request)}
-        views.get(what, lambda: self.console.print(f"show what? {', '.join(views)}"))()
+        views = {"drift": lambda: self.show_drift(values), "trades": lambda: self.show_trades(request, values),
+                 "orders": lambda: self.show_orders(request, values), "costs": lambda: self.show_costs(values),
+                 "guardrails": lambda: self.show_guardrails(request, values),
+                 "open": lambda: self.show_open(request, values)}
+        view = views.get(what)
+        if view is None:
+            self.say(self.text("show_usage", views=", ".join(SHOW_VIEWS)), "red")
+            return
+        view()
 
     def _parse_edit(self, text: str, request: dict[str, Any], edits: list[Edit] | None = None,
                     values: dict[str, Any] | None = None) -> Edit | None:
+        """The edit typed, checked against the plan shown; None after a one-line reason."""
         parts = text.split()
-        if len(parts) == 3 and parts[0] in ("qty", "type"):
-            parts[1] = trade_id_of(parts[1], request["trades"])
-        edit = None
-        try:
-            if len(parts) == 3 and parts[0] == "qty":
-                edit = Edit(kind="quantity", trade_id=parts[1], quantity=int(parts[2]))
-            elif len(parts) == 2 and parts[0] == "exclude":
-                edit = Edit(kind="exclude", ticker=parts[1])
-            elif len(parts) == 3 and parts[0] == "type":
-                edit = Edit(kind="order_type", trade_id=parts[1], order_type=parts[2])
-            if edit is not None:  # refused here already when it names no trade or ticker of this plan
-                if values is not None and "account" in values:
-                    check_edits_against([*(edits or []), edit], {**values, "netting": {"trades": request["trades"]}})
-                else:
-                    check_edits([*(edits or []), edit], request["trades"])
-                return edit
-        except EditError as error:
-            self.console.print(f"[red]edit refused:[/] {escape(str(error))}")
+        kind = parts[0].lower() if parts else ""
+        shape = {"qty": 3, "exclude": 2, "type": 3}
+        if kind not in shape or len(parts) != shape[kind]:
+            self.say(self.text("edit_usage"), "red")
             return None
+        try:
+            if kind == "exclude":
+                edit = Edit(kind="exclude", ticker=parts[1])
+            else:
+                trade_id = trade_id_of(parts[1], request["trades"])
+                if kind == "qty":
+                    if not parts[2].isdigit():  # "-5", "abc", "1.5": not a share count
+                        self.say(self.text("bad_quantity", typed=parts[2]), "red")
+                        return None
+                    edit = Edit(kind="quantity", trade_id=trade_id, quantity=int(parts[2]))
+                else:
+                    code = parts[2].zfill(2) if parts[2].isdigit() else parts[2]
+                    if code not in EDITABLE_ORDER_TYPES:
+                        self.say(self.text("bad_type", typed=parts[2], types=self.text.order_types_listing()), "red")
+                        return None
+                    edit = Edit(kind="order_type", trade_id=trade_id, order_type=code)  # type: ignore[arg-type]
+            # Refused here already when it names no trade or ticker of this plan.
+            if values is not None and values.get("account"):
+                check_edits_against([*(edits or []), edit], {**values, "netting": {"trades": request["trades"]}})
+            else:
+                check_edits([*(edits or []), edit], request["trades"])
+            return edit
+        except EditError as error:
+            self.say(self.text("edit_refused", why=str(error)), "red")
         except ValueError as error:  # a pydantic error: its first problem in plain words, never the raw text
             from pydantic import ValidationError
 
             why = error.errors()[0]["msg"] if isinstance(error, ValidationError) and error.errors() else str(error)
-            self.console.print(f"[red]edit not understood:[/] {escape(why)}")
-            return None
-        self.console.print("[red]edit what?[/] edit qty TRADE_ID N | edit exclude TICKER | edit type TRADE_ID CODE")
+            self.say(self.text("edit_refused", why=why), "red")
         return None
 
     def _question(self, question: str, request: dict[str, Any], values: dict[str, Any]) -> None:
         if self.reviewer is None:
-            self.console.print("[dim]free-text questions need an LLM (set GOOGLE_API_KEY); try 'help'[/]")
+            self.say(self.text("no_llm"), "dim")
             return
         data = {k: values.get(k) for k in ("drift", "netting", "planner", "guardrails", "open_orders")}
         data["orders"] = (values.get("proposal") or {}).get("orders")
         try:
             answer = self.reviewer(question, json.loads(json.dumps(data, default=str)))
-            self.console.print(Panel(escape(answer), title="reviewer (read-only)"))  # model-written: plain text
+            self.console.print(Panel(Text(answer), title=self.text("reviewer_title")))  # model-written: plain
         except Exception as error:  # the reviewer is a convenience: its failure never blocks the decision
             from agent.reviewer import ReviewerRefused
 
             why = str(error) if isinstance(error, ReviewerRefused) else type(error).__name__
-            self.console.print(f"[yellow]the reviewer could not answer ({escape(why)})[/]")
+            self.say(self.text("reviewer_failed", why=why), "yellow")

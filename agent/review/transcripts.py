@@ -16,8 +16,12 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from agent.events import RunFinished, RunReport, TradesEvent
 from agent.review import _doc, _execution, _sections
-from agent.review._format import num, pick, records, text, when
+from agent.review._format import MISSING, parse_time, text
+from agent.review._labels import Language
+from agent.review._orders import order_slices, orders_sent
+from agent.review._run import RunView, view
 from agent.transcript import TranscriptEvent, iter_transcripts
 
 if TYPE_CHECKING:
@@ -68,50 +72,34 @@ def _load(path: Path) -> _Loaded:
     return loaded
 
 
-def _notes(loaded: _Loaded) -> list[str]:
-    notes = [f"damaged transcript, {d}" for d in loaded.damage]
+def _notes(loaded: _Loaded, run: RunView) -> list[str]:
+    notes = [run.w("damaged", detail=d) for d in loaded.damage]
     if loaded.torn:
-        notes.append("the last line is cut off (the run stopped mid-write); it was skipped")
+        notes.append(run.w("torn"))
     return notes
 
 
-def _int(value: object) -> int | None:
-    number = num(value)
-    return None if number is None else round(number)
-
-
 def _summary(path: Path, events: Sequence[TranscriptEvent], torn: bool) -> TranscriptSummary:
-    of, last = _sections.of, _sections.last
-    started, finished = last(events, "run_started"), last(events, "run_finished")
-    trades, report = last(events, "trades"), last(events, "report")
-    turnover = costs = shortfall = None
+    run = view(events)
+    started = run.started()
+    finished, trades, report = run.last(RunFinished), run.last(TradesEvent), run.last(RunReport)
+    slices = order_slices(run)
+    turnover = costs = None
     if trades is not None:
-        turnover = pick(trades.data, "turnover")
-        if turnover is None and records(pick(trades.data, "trades")):
-            turnover = sum(num(pick(t, "notional")) or 0 for t in records(pick(trades.data, "trades")))
-        costs = _sections.estimated_costs(trades.data)
-    if report is not None:
-        r = report.data
-        executed = pick(r, "turnover", "executed_turnover")
-        turnover = executed if executed is not None else turnover
-        fees, taxes = num(pick(r, "fees", "commission")), num(pick(r, "taxes", "tax"))
-        if fees is not None or taxes is not None:
-            costs = (fees or 0) + (taxes or 0)
-        shortfall = num(pick(r, "shortfall_bp", "implementation_shortfall_bp"))
-    acked = {text(pick(e.data, "key", "order_id", "client_order_id", "id")) for e in of(events, "order_ack")}
+        netting = trades[1].netting
+        turnover, costs = netting.turnover, netting.commission + netting.tax
+    if report is not None:  # executed figures replace the planned ones
+        turnover = round(sum(s.filled_amount for s in slices))
+        costs = report[1].fees_and_taxes
     return TranscriptSummary(
-        run_id=path.stem, path=path, started_at=when(events[0].at), torn_tail=torn,
-        finished_at=when(finished.at) if finished is not None else None,
-        mode=_sections.mode(events), outcome=_sections.outcome(events), planner=_sections.planner(events),
-        profile=_str(pick(started.data, "profile")) if started is not None else None,
-        account=_str(pick(started.data, "account")) if started is not None else None,
-        trades=len(records(pick(trades.data, "trades"))) if trades is not None else None,
-        orders_placed=len(acked), fills=len(of(events, "fill")), turnover_krw=_int(turnover),
-        costs_krw=_int(costs), shortfall_bp=shortfall)
-
-
-def _str(value: object) -> str | None:
-    return None if value is None else str(value)
+        run_id=path.stem, path=path, started_at=parse_time(events[0].at), torn_tail=torn,  # wall clock: when the run was run
+        finished_at=parse_time(finished[0].at) if finished is not None else None,
+        mode=run.mode(), outcome=run.outcome(), planner=run.planner(),
+        profile=started.profile if started is not None else None,
+        account=started.account if started is not None else None,
+        trades=len(trades[1].netting.trades) if trades is not None else None,
+        orders_placed=orders_sent(run), fills=sum(len(s.fills) for s in slices), turnover_krw=turnover,
+        costs_krw=costs, shortfall_bp=report[1].shortfall_bp if report is not None else None)
 
 
 def summarize(path: Path) -> TranscriptSummary:
@@ -147,41 +135,45 @@ def list_runs(directory: Path) -> list[TranscriptSummary]:
     return [summary for _, summary in rows]
 
 
-def _document(path: Path) -> _doc.Document:
+def _header(run: RunView, events: Sequence[TranscriptEvent]) -> list[tuple[str, str]]:
+    w = run.w
+    started, finished = run.started(), run.last(RunFinished)
+    return [
+        (w("mode"), w(run.mode()) if run.mode() else MISSING),
+        (w("profile"), started.profile if started is not None else MISSING),
+        (w("h account"), started.account if started is not None else MISSING),
+        (w("as of"), started.as_of if started is not None else MISSING),
+        (w("targets version"), text(run.targets_version())),
+        (w("outcome"), run.outcome() if events else "unreadable: no events"),
+        (w("h planner"), text(run.planner())),
+        (w("clock"), w("exchange clock") if run.exchange_clock else w("wall clock")),
+        (w("started"), run.moment(events[0]) if events else MISSING),
+        (w("finished"), run.moment(finished[0]) if finished is not None else MISSING),
+    ]
+
+
+def _document(path: Path, language: Language = "en") -> _doc.Document:
     loaded = _load(Path(path))
     events = loaded.events
-    started = _sections.last(events, "run_started")
-    finished = _sections.last(events, "run_finished")
-    s = started.data if started is not None else {}
-    header = [
-        ("mode", text(_sections.mode(events))), ("profile", text(pick(s, "profile"))),
-        ("account", text(pick(s, "account"))), ("as of", text(pick(s, "as_of", "as_of_date"))),
-        ("targets version", text(_sections.targets_version(events))),
-        ("outcome", _sections.outcome(events) if events else "unreadable: no events"),
-        ("planner", text(_sections.planner(events))),
-        ("started", text(events[0].at if events else None)),
-        ("finished", text(finished.at if finished is not None else None)
-         + (f" (exit {text(pick(finished.data, 'exit_code'))})"
-            if finished is not None and pick(finished.data, "exit_code") is not None else "")),
-    ]
-    notes = _notes(loaded)
-    if events and finished is None:
-        notes.append("no run_finished event: the run is still going, or stopped without finishing")
-    sections = [_sections.account_section(events), _sections.drift_section(events), _sections.trades_section(events),
-                _sections.planner_section(events), _sections.guardrails_section(events), _sections.approval_section(events),
-                _execution.execution(events), _execution.report(events), _execution.errors(events, notes),
-                _execution.others(events)]
-    return _doc.Document(title=f"Run {Path(path).stem}", header=header, sections=sections)
+    run = view(events, language)
+    notes = _notes(loaded, run)
+    if events and run.last(RunFinished) is None:
+        notes.append(run.w("unfinished"))
+    sections = [_sections.account_section(run), _sections.drift_section(run), _sections.trades_section(run),
+                _sections.planner_section(run), _sections.guardrails_section(run), _sections.approval_section(run),
+                _execution.execution(run), _execution.report(run), _execution.errors(run, notes),
+                _execution.others(run)]
+    return _doc.Document(title=f"{run.w('run')} {Path(path).stem}", header=_header(run, events), sections=sections)
 
 
-def render(path: Path, console: Console) -> None:
+def render(path: Path, console: Console, language: Language = "en") -> None:
     """Print a readable review of the run to ``console`` (rich)."""
-    _doc.to_rich(_document(path), console)
+    _doc.to_rich(_document(path, language), console)
 
 
-def to_markdown(path: Path) -> str:
+def to_markdown(path: Path, language: Language = "en") -> str:
     """The same review as GitHub-flavoured Markdown."""
-    return _doc.to_markdown(_document(path))
+    return _doc.to_markdown(_document(path, language))
 
 
 __all__ = ["TranscriptSummary", "list_runs", "render", "summarize", "to_markdown"]

@@ -186,5 +186,5 @@ def test_the_terminal_prints_why_an_edit_is_refused() -> None:
     assert approver._parse_edit("qty T01-069500-SELL 30", request, []) == \
         Edit(kind="quantity", trade_id="T01-069500-SELL", quantity=30)
     text = console.export_text()
-    assert "edit refused: no trade 'NOPE' in this plan" in text
+    assert "Edit refused: no trade 'NOPE' in this plan" in text
     assert "cannot exclude '005930'" in text and "excluded by the same answer" in text

@@ -4,6 +4,7 @@ leave to LangGraph what it does not interpret."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 import agent.graph
 from agent.commands.cli import app
-from agent.commands.runs_listing import read_runs
+from agent.commands.runs_listing import broker_label, read_runs, run_brokers
 from agent.graph import build_graph
 from agent.runner import Runner, auto_approver, list_runs
 
@@ -102,10 +103,61 @@ def test_what_it_does_not_interpret_is_left_to_langgraph(home, tmp_path, monkeyp
     assert listing.exit_code == 0, listing.output
     rows = [line.split("│")[1:-1] for line in listing.output.splitlines() if line.startswith("│")]
     assert [[cell.strip() for cell in row] for row in rows] == [
-        [r["run_id"], r["as_of"], r["mode"], r["outcome"], ", ".join(r["waiting_for"])] for r in expected]
+        [r["run_id"], r["as_of"], "—", r["mode"], r["outcome"], ", ".join(r["waiting_for"])] for r in expected]
 
 
 def test_a_store_without_checkpoints_lists_nothing(tmp_path):
     store = tmp_path / "runs.db"
     sqlite3.connect(store).close()
     assert read_runs(store) == []
+
+
+# --- the broker and account column ---------------------------------------------------------------
+
+
+def test_each_run_names_its_broker_and_masked_account(home):
+    runs = read_runs(home / "runs.db")
+    brokers = run_brokers(home / "transcripts", [r["run_id"] for r in runs])
+    assert set(brokers) == {r["run_id"] for r in runs}
+    labels = set(brokers.values())
+    assert len(labels) == 1  # one embedded exchange, one account
+    label = labels.pop()
+    kind, account = label.split(" · ")
+    assert kind == "embedded"
+    assert re.fullmatch(r"\d{4}\*{4}-\d{2}", account)
+
+
+def test_runs_list_shows_the_broker_and_masked_account(home, tmp_path, monkeypatch):
+    config = tmp_path / "rebal.toml"
+    config.write_text(f'[broker]\nmode = "embedded"\n[paths]\nhome = "{home}"\ntranscripts = "{home / "transcripts"}"\n',
+                      encoding="utf-8")
+    monkeypatch.setenv("COLUMNS", "200")
+    listing = CliRunner().invoke(app, ["runs", "list", "-c", str(config)])
+    assert listing.exit_code == 0, listing.output
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in listing.output.splitlines()
+            if line.startswith("│")]
+    brokers = run_brokers(home / "transcripts", [r["run_id"] for r in read_runs(home / "runs.db")])
+    assert rows and all(row[2] == brokers[row[0]] and row[2].startswith("embedded · ") for row in rows)
+
+
+def test_a_run_without_a_transcript_has_no_broker_to_show(tmp_path):
+    assert run_brokers(tmp_path, ["2026-11-20-deadbeef"]) == {"2026-11-20-deadbeef": ""}
+
+
+@pytest.mark.parametrize(("description", "profile", "label"), [
+    ("embedded paper exchange (simulated clock 2026-11-20 10:00 KST), account 5851****-01", "paper",
+     "embedded · 5851****-01"),
+    ("http://127.0.0.1:29443 (Rebal paper exchange, market clock 2026-11-20 10:00 KST), account 5851****-01 "
+     "(credentials from environment)", "paper", "paper server 127.0.0.1:29443 · 5851****-01"),
+    ("KIS paper server (모의투자), account 5851****-01 (credentials from keyring)", "paper", "KIS paper · 5851****-01"),
+    ("KIS real server, account 5851****-01 (credentials from keyring)", "real", "KIS real · 5851****-01"),
+    ("https://proxy.example:9443, account 5851****-01 (credentials from keyring)", "real",
+     "KIS real via proxy.example:9443 · 5851****-01"),
+])
+def test_broker_kinds(description, profile, label):
+    assert broker_label({"broker": description, "profile": profile, "account": "5851****-01"}) == label
+
+
+def test_an_unmasked_account_in_a_transcript_is_masked_before_it_is_shown():
+    label = broker_label({"broker": "KIS real server", "profile": "real", "account": "58512345-01"})
+    assert label == "KIS real · 5851****-01" and "58512345" not in label

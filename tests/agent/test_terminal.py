@@ -32,21 +32,35 @@ def test_show_explain_then_approve(tmp_path):
         assert exchange_orders(r)
     text = console.export_text()
     assert result.outcome == "completed" and keyboard.lines == []
-    for needle in ("Drift", "Trades (whole shares, sells first)", "Guardrails", "turnover", "T01-069500-SELL",
-                   "execution: type 00", "no trade 'nope'", "edit qty TRADE_ID N", "free-text questions need an LLM"):
+    for needle in ("Drift from the targets", "Trades · whole shares, sells first", "Guardrails: all", "turnover",
+                   "T01-069500-SELL · 069500 KODEX 200", "execution: limit (00)", "No trade 'nope'",
+                   "edit qty TRADE_ID N", "Free-text questions need an LLM"):
         assert needle in text, needle
-    # Drift rows: a model-portfolio row names its class once; no empty markup reaches the screen.
-    assert "│ mp    │ equity " in text and "equity/equity" not in text and "[]" not in text
-    assert "│ sub   │ equity/069500" in text
+    # Drift rows: a class names itself once, an instrument by ticker and name; no empty markup on screen.
+    assert "equity/equity" not in text and "069500/069500" not in text and "[]" not in text
+    assert "  069500 KODEX 200 " in text and "now → after (target)" in text and "limit (00)" in text
 
 
-def test_edit_then_approve_recomputes(tmp_path):
-    approver, console, _ = session("edit exclude 069500", "approve", "approve")
+def test_an_edit_recomputes_at_once_then_approve_approves(tmp_path):
+    approver, console, keyboard = session("edit exclude 069500", "approve")
     with runner(make_config(tmp_path)) as r:
         result = r.start(approver)
         assert "069500" not in {o.ticker for o in exchange_orders(r)}
-    assert result.outcome == "completed"
-    assert "edit noted (exclude)" in console.export_text()
+    assert result.outcome == "completed" and keyboard.lines == []
+    text = console.export_text()
+    assert "Applying exclude 069500: recomputing the plan" in text and "Changed: 069500 sell dropped" in text
+    assert text.count("Drift from the targets") == 2  # the recomputed plan was shown before the approval
+
+
+def test_undo_takes_back_the_last_edit(tmp_path):
+    approver, console, keyboard = session("undo", "edit qty 1 30", "undo", "reject")
+    with runner(make_config(tmp_path)) as r:
+        result = r.start(approver)
+        assert exchange_orders(r) == []
+        assert r.state(result.run_id).values["edits"] == []
+    text = console.export_text()
+    assert "Nothing to undo" in text and "Changed: 069500 sell 41 → 30" in text
+    assert "Changed: 069500 sell 30 → 41" in text and keyboard.lines == [] and result.outcome == "rejected"
 
 
 def test_reject_with_a_reason(tmp_path):
@@ -86,7 +100,7 @@ def test_the_cash_path_is_shown_with_the_orders(tmp_path):
     with runner(make_config(tmp_path)) as r:
         r.start(approver)
     text = console.export_text()
-    assert "cash (KRW): before trading " in text and "after the buys" in text and "the buys commit" in text
+    assert "Cash (KRW): before trading " in text and "after the buys" in text and "the buys reserve" in text
 
 
 def test_trade_ids_by_row_number_or_prefix():
@@ -106,8 +120,8 @@ def test_explain_and_edit_by_row_number_and_prefix(tmp_path):
         result = r.start(approver)
         assert exchange_orders(r) == []
     text = console.export_text()
-    assert text.count("execution: type") == 2 and "no trade" not in text
-    assert "edit noted (quantity)" in text and result.outcome == "rejected" and keyboard.lines == []
+    assert text.count("execution: limit (00)") == 2 and "No trade" not in text
+    assert "Changed: 069500 sell 41 → 5" in text and result.outcome == "rejected" and keyboard.lines == []
 
 
 def test_end_of_input_leaves_the_run_waiting_and_nothing_sent(tmp_path):
@@ -120,7 +134,7 @@ def test_end_of_input_leaves_the_run_waiting_and_nothing_sent(tmp_path):
         assert exchange_orders(r) == []
         assert r.state(result.run_id).next == ("approve",)
     assert result.exit_code == 3 and result.awaiting_approval
-    assert "no answer (end of input)" in console.export_text()
+    assert "No answer (end of input)" in console.export_text()
 
 
 def test_cancel_open_with_nothing_resting_says_so(tmp_path):
@@ -129,3 +143,14 @@ def test_cancel_open_with_nothing_resting_says_so(tmp_path):
         r.start(approver)
     text = console.export_text()
     assert "nothing to cancel" in text and "will be cancelled" not in text
+
+
+def test_korean_session(tmp_path):
+    console = Console(record=True, width=140)
+    approver = TerminalApprover(console, ask=Keyboard("도움말", "거절 아직"), language="ko")
+    with runner(make_config(tmp_path)) as r:
+        result = r.start(approver)
+    text = console.export_text()
+    for needle in ("목표 비중과의 차이", "매매 · 정수 주", "매도", "지정가 (00)", "명령어", "안전 점검"):
+        assert needle in text, needle
+    assert result.outcome == "rejected" and "아직" in result.message

@@ -82,3 +82,89 @@ def test_cash_must_be_a_boolean_in_a_class(tmp_path):
                     '[classes.reserve]\nweight = 5\ncash = "false"\n')
     with pytest.raises(TargetsError, match="cash must be true or false"):
         load_targets(path)
+
+
+# --- `rebal targets show` / `check`: what the file means, in which units, from which file --------
+
+
+def _cli(*args: str):
+    from typer.testing import CliRunner
+
+    from agent.commands.cli import app
+
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    return result.exit_code, result.output
+
+
+def test_targets_show_prints_the_portfolio_version_units_and_full_path(tmp_path, monkeypatch):
+    path = tmp_path / "목표.csv"
+    path.write_text("ticker,weight,name\n069500,0.6,KODEX 200\n152380,0.3,\ncash,0.1,\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, output = _cli("targets", "show", "목표.csv")
+    assert code == 0, output
+    rows = {cells[1]: cells for cells in ([c.strip() for c in line.split("│")[1:-1]]
+                                          for line in output.splitlines() if line.startswith("│"))}
+    assert rows["069500"][2:] == ["KODEX 200", "", "60.00%"] and rows["cash"][-1] == "10.00%"
+    version = load_targets(path).version
+    assert f"version: {version}" in output
+    assert "units: fractions — weights read as fractions (they sum to 1, e.g. 0.3 = 30%)" in output
+    assert f"source: {path.resolve()}" in output
+
+
+def test_targets_show_of_a_two_level_file_gives_both_weights():
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[2] / "examples" / "targets" / "demo.toml"
+    code, output = _cli("targets", "show", str(demo))
+    assert code == 0, output
+    assert any(line.split("│")[1:-1] and [c.strip() for c in line.split("│")[1:-1]] ==
+               ["equity", "069500", "KODEX 200", "50.00%", "20.00%"] for line in output.splitlines())
+    assert 'units: percent — weights read as percent (units = "percent")' in output
+
+
+def test_targets_check_says_the_units_and_refuses_a_sum_that_is_neither(tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("ticker,weight\n069500,0.5\n152380,0.5\n", encoding="utf-8")
+    code, output = _cli("targets", "check", str(good))
+    assert code == 0 and "note: weights read as fractions" in output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ticker,weight\n069500,30\n152380,27\n", encoding="utf-8")
+    code, output = _cli("targets", "check", str(bad))
+    said = " ".join(output.split())
+    assert code == 2 and f"{bad.resolve()}: the weights sum to 57" in said and "5700%" in said
+
+
+def test_targets_check_asks_the_broker_only_when_told(tmp_path):
+    """Offline by default; with --broker every ticker is looked up in the (embedded) exchange's master."""
+    config = tmp_path / "rebal.toml"
+    config.write_text(f'[broker]\nmode = "embedded"\n[paths]\nhome = "{tmp_path / "home"}"\n', encoding="utf-8")
+    targets = tmp_path / "t.csv"
+    targets.write_text("ticker,weight\n069500,60\n123456,40\n", encoding="utf-8")
+    code, output = _cli("targets", "check", str(targets), "-c", str(config))
+    assert code == 0 and "broker" not in output and not (tmp_path / "home").exists()
+    code, output = _cli("targets", "check", str(targets), "--broker", "-c", str(config))
+    said = " ".join(output.split())
+    assert code == 2 and "target 123456 is not a listed instrument (KIS product info: " in said
+    assert "069500 is not" not in said
+
+
+# --- the broker: a base_url that cannot be used is said, not silently dropped --------------------
+
+
+def test_auto_mode_with_a_base_url_and_no_credentials_says_the_url_is_ignored(tmp_path, monkeypatch):
+    from support.runkit import make_config
+
+    from agent.broker import connect
+
+    for name in ("KIS_APP_KEY", "KIS_APP_SECRET", "KIS_ACCOUNT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("tools.kis.config.DEVLP_YAML", tmp_path / "kis_devlp.yaml")  # none here
+    config = make_config(tmp_path, broker={"mode": "auto", "base_url": "http://127.0.0.1:29443"})
+    connection = connect(config)
+    try:
+        assert connection.embedded is not None and connection.broker_kind == "embedded"
+        [note] = connection.notes
+        assert note.startswith("broker.base_url http://127.0.0.1:29443 ignored: no KIS credentials found (")
+        assert "using the embedded paper exchange" in note
+    finally:
+        connection.close()

@@ -269,3 +269,93 @@ def test_dump_and_validate_round_trip_keeps_the_version() -> None:
     dumped = targets.model_dump(mode="json")
     assert dumped["version"] == targets.version
     assert Targets.model_validate(dumped).version == targets.version
+
+
+# --- CSV units: percent or fractions, decided by the sum and said ---------------------------
+
+
+def test_csv_fractions_are_read_by_their_sum_and_the_reading_is_said() -> None:
+    fractions = parse_csv("ticker,weight\n069500,0.6\n152380,0.3\ncash,0.1\n", source="t.csv")
+    percent = parse_csv("ticker,weight\n069500,60\n152380,30\ncash,10\n", source="t.csv")
+    assert fractions.flat() == pytest.approx({"069500": 0.6, "152380": 0.3})
+    assert fractions.cash_weight == pytest.approx(0.1)
+    assert (fractions.units, percent.units) == ("fraction", "percent")
+    assert fractions.notes == ("weights read as fractions (they sum to 1, e.g. 0.3 = 30%)",)
+    assert percent.notes == ("weights read as percent (they sum to 100)",)
+    assert fractions.version == percent.version  # same portfolio, however it was written
+
+
+def test_a_percent_sign_says_percent() -> None:
+    targets = parse_csv("ticker,weight\n069500,60%\n152380,40\n", source="t.csv")
+    assert targets.units == "percent" and targets.notes == ("weights read as percent (written with %)",)
+
+
+@pytest.mark.parametrize(("text", "total", "as_percent", "as_fractions"), [
+    ("ticker,weight\n069500,0.3\n152380,0.2\n", "0.5", "0.5%", "50%"),
+    ("ticker,weight\n069500,30\n152380,27\n", "57", "57%", "5700%"),
+])
+def test_a_sum_that_is_neither_100_nor_1_is_refused_with_both_readings(text, total, as_percent, as_fractions) -> None:
+    assert problems_of(text, csv=True) == [
+        f"t.csv: the weights sum to {total}, which is neither 100 (percent) nor 1 (fractions): read as percent "
+        f"they total {as_percent}, read as fractions {as_fractions}; correct the weights (a cash row counts too)"]
+
+
+def test_a_sum_near_100_reads_as_percent_and_must_still_add_up() -> None:
+    assert problems_of("ticker,weight\n069500,60\n152380,39.8\n", csv=True) == [
+        "t.csv: weights sum to 99.8% (expected 100%)"]
+
+
+def test_normalise_takes_the_nearer_reading_and_says_so() -> None:
+    targets = parse_csv("ticker,weight\n069500,0.3\n152380,0.2\n", source="t.csv", normalise=True)
+    assert targets.flat() == pytest.approx({"069500": 0.6, "152380": 0.4})
+    assert targets.notes == ("weights read as fractions (they sum to 0.5) and rescaled to 100%",)
+
+
+def test_toml_says_its_units_and_hints_at_fractions_written_without_them() -> None:
+    default = parse_toml('[weights]\n"069500" = 60\n"152380" = 40\n')
+    assert default.units == "percent" and "the default" in default.notes[0]
+    assert parse_toml('units = "fraction"\n[weights]\n"069500" = 1\n').notes == (
+        'weights read as fraction (units = "fraction")',)
+    assert problems_of('[weights]\n"069500" = 0.6\n"152380" = 0.4\n') == [
+        "t.toml: weights sum to 1% (expected 100%)",
+        't.toml: the weights sum to 1, as fractions do: write units = "fraction" at the top of the file']
+
+
+# --- every targets message names the file by its full path ------------------------------------
+
+
+@pytest.mark.parametrize(("name", "text", "needle"), [
+    ("t.csv", "ticker,weight\n069500,30\n152380,27\n", "neither 100"),
+    ("t.csv", "ticker,weight\n069500,abc\n", "is not a number"),
+    ("t.csv", "ticker;weight\n", "header must name"),
+    ("t.toml", '[weights]\n"069500" = 60\n', "sum to 60%"),
+    ("t.toml", "[weights\n", "invalid TOML"),
+    ("t.toml", 'units = "permille"\n[weights]\n"069500" = 100\n', "units must be"),
+    ("t.toml", '[classes.a]\nweight = 100\ninstruments = { "06950" = 100 }\n', "malformed"),
+])
+def test_every_targets_error_names_the_full_path(tmp_path: Path, monkeypatch, name, text, needle) -> None:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TargetsError) as error:
+        load_targets(name)  # a relative path, as a config may give it
+    assert error.value.problems
+    assert all(p.startswith(f"{tmp_path.resolve() / name}:") for p in error.value.problems), error.value.problems
+    assert needle in str(error.value)
+
+
+def test_the_source_recorded_stays_the_file_name(tmp_path: Path) -> None:
+    """Transcripts and decisions record ``Targets.source``: it keeps the name; the version never had it."""
+    path = tmp_path / "t.csv"
+    path.write_text("ticker,weight\n069500,60\n152380,40\n", encoding="utf-8")
+    targets = load_targets(path)
+    assert targets.source == "t.csv"
+    assert targets.version == parse_csv(path.read_text(), source="elsewhere.csv").version
+
+
+def test_a_decisions_table_is_named_by_its_full_path(tmp_path: Path) -> None:
+    db = tmp_path / "targets.db"
+    with pytest.raises(TargetsError, match=re.escape(f"{db.resolve()}: no target decision")):
+        load_latest_decision(db)
+    record_decision(db, parse_toml('[weights]\n"069500" = 100\n'), decided_at="2026-01-05")
+    with pytest.raises(TargetsError, match=re.escape(f"{db.resolve()}#target_decisions/1: ticker 069500 is not")):
+        load_latest_decision(db, known_tickers=set())

@@ -23,6 +23,7 @@ from tools.kis.models import (
     OrderBook,
     OrderRecord,
     OrderRequest,
+    ProductInfo,
     Quote,
     Side,
 )
@@ -113,6 +114,18 @@ class KisClient:
             params={"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": ticker})
         second = payload.get("output2")
         return OrderBook.from_wire(ticker, payload["output1"], second if isinstance(second, dict) else None)
+
+    async def product_info(self, ticker: str) -> ProductInfo:
+        """상품기본조회 (search-info, CTPF1604R): the product master's entry for ``ticker``.
+
+        KIS documents it as not offered on its paper server (모의투자 미지원); the Rebal paper
+        exchange serves it on both profiles."""
+        self._check_ticker(ticker)
+        payload, _ = await self.session.call(
+            "GET", QUOTES + "search-info", "CTPF1604R", operation=f"product info {ticker}",
+            params={"PDNO": ticker, "PRDT_TYPE_CD": "300"})
+        output = payload.get("output")
+        return ProductInfo.from_wire(ticker, output if isinstance(output, dict) else {})
 
     async def daily_bars(self, ticker: str, start: dt.date, end: dt.date) -> list[DailyBar]:
         """Daily bars from ``start`` to ``end``, ascending, paging back 100 bars a call."""

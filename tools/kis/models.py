@@ -88,6 +88,26 @@ class OrderBook(_Model):
         return self.bids[0].price if self.bids else None
 
 
+class ProductInfo(_Model):
+    """상품기본조회 (search-info): the product master's entry for a code. An entry without a name
+    and a standard code (ISIN) is no product: KIS answers some unknown codes that way."""
+
+    ticker: str
+    name: str
+    standard_code: str  # std_pdno, the ISIN
+    kind: str  # prdt_clsf_name as KIS writes it (주권, ETF, ETN, …)
+
+    @classmethod
+    def from_wire(cls, ticker: str, o: dict[str, Any]) -> ProductInfo:
+        name = str(o.get("prdt_abrv_name") or o.get("prdt_name") or "").strip()
+        return cls(ticker=str(o.get("shtn_pdno") or o.get("pdno") or ticker).strip(), name=name,
+                   standard_code=str(o.get("std_pdno") or "").strip(), kind=str(o.get("prdt_clsf_name") or "").strip())
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.name or self.standard_code)
+
+
 class Holding(_Model):
     ticker: str
     name: str

@@ -3,6 +3,8 @@
 from tools.targets.load import (
     TargetDecision,
     decision_history,
+    full_path,
+    latest_decision,
     load_csv,
     load_latest_decision,
     load_payload,
@@ -24,6 +26,8 @@ __all__ = [
     "build_targets",
     "check_classes",
     "decision_history",
+    "full_path",
+    "latest_decision",
     "load_csv",
     "load_latest_decision",
     "load_payload",

@@ -11,8 +11,13 @@ TOML, two levels (weights in percent unless ``units = "fraction"``)::
     weight = 5
 
 TOML, flat: a ``[weights]`` table of ``"ticker" = percent`` with an optional ``cash`` key.
-CSV, flat: header ``ticker,weight[,name]``, weights in percent (``22.5`` or ``22.5%``), a row
-``cash,10`` for the cash class, ``#`` comment lines.
+CSV, flat: header ``ticker,weight[,name]``, a row ``cash,10`` for the cash class, ``#`` comment
+lines. Weights in percent (``22.5`` or ``22.5%``, summing to 100) or as fractions (``0.225``,
+summing to 1): the sum decides, and the loader says which it assumed (``Targets.notes``). A sum
+that is neither is refused with both readings.
+
+Messages name the file by its full path; ``Targets.source`` keeps the file's name (it is recorded
+in transcripts and decisions; the version hash does not depend on it).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import re
 import sqlite3
 import tomllib
@@ -36,6 +42,9 @@ from tools.targets.validate import KnownTickers, build_targets, flat_classes
 
 _CLASS_KEYS = {"weight", "instruments", "cash", "label"}
 _UNITS = {"percent": 100.0, "fraction": 1.0}
+# How far a CSV's sum may be from 100 (percent) or 1 (fractions) for the sum to decide the units;
+# the weights must then still sum to 100% within ``SUM_TOLERANCE`` (or be normalised).
+UNITS_SLACK = 0.005  # relative: 99.5–100.5 reads as percent, 0.995–1.005 as fractions
 
 
 def load_targets(path: str | Path, *, known_tickers: KnownTickers = None, normalise: bool = False) -> Targets:
@@ -51,7 +60,8 @@ def load_targets(path: str | Path, *, known_tickers: KnownTickers = None, normal
 
 def load_toml(path: str | Path, *, known_tickers: KnownTickers = None, normalise: bool = False) -> Targets:
     path = Path(path)
-    return parse_toml(_read(path), source=path.name, known_tickers=known_tickers, normalise=normalise)
+    targets = parse_toml(_read(path), source=full_path(path), known_tickers=known_tickers, normalise=normalise)
+    return targets.model_copy(update={"source": path.name})
 
 
 def parse_toml(text: str, *, source: str = "<toml>", known_tickers: KnownTickers = None,
@@ -65,6 +75,9 @@ def parse_toml(text: str, *, source: str = "<toml>", known_tickers: KnownTickers
     if units not in _UNITS:
         raise TargetsError([f'{source}: units must be "percent" or "fraction", got {units!r}'])
     scale = _UNITS[units]
+    declared = "units" in data
+    note = (f'weights read as {units} (units = "{units}")' if declared
+            else 'weights read as percent (the default; write units = "fraction" for weights like 0.3)')
     label = str(data.get("label", ""))
     has_classes, has_flat = "classes" in data, "weights" in data
     unknown = set(data) - {"classes", "weights", "units", "label"}
@@ -84,14 +97,24 @@ def parse_toml(text: str, *, source: str = "<toml>", known_tickers: KnownTickers
                 rows.append((key, weight / scale, ""))
         if problems:
             raise TargetsError(problems)
-        return build_targets(flat_classes(rows, cash_weight=cash), source=source, form="flat", label=label,
-                             known_tickers=known_tickers, normalise=normalise)
-    classes = [_parse_class(name, body, source, scale, problems)
-               for name, body in _table(data["classes"], f"{source}: [classes]").items()]
-    if problems:
-        raise TargetsError(problems)
-    return build_targets(classes, source=source, form="mp", label=label,
-                         known_tickers=known_tickers, normalise=normalise)
+        classes, form = flat_classes(rows, cash_weight=cash), "flat"
+    else:
+        classes = [_parse_class(name, body, source, scale, problems)
+                   for name, body in _table(data["classes"], f"{source}: [classes]").items()]
+        form = "mp"
+        if problems:
+            raise TargetsError(problems)
+    try:
+        targets = build_targets(classes, source=source, form=form, label=label,
+                                known_tickers=known_tickers, normalise=normalise)
+    except TargetsError as error:
+        total = sum(c.weight for c in classes) * scale
+        if not declared and _near(total, 1.0):
+            error.problems.append(f'{source}: the weights sum to {total:g}, as fractions do: '
+                                  'write units = "fraction" at the top of the file')
+            raise TargetsError(error.problems) from None
+        raise
+    return targets.model_copy(update={"units": units, "notes": (note,)})
 
 
 def _parse_class(name: str, body: Any, source: str, scale: float, problems: list[str]) -> AssetClass:
@@ -139,7 +162,8 @@ def _describe_toml_error(exc: tomllib.TOMLDecodeError, text: str, source: str) -
 
 def load_csv(path: str | Path, *, known_tickers: KnownTickers = None, normalise: bool = False) -> Targets:
     path = Path(path)
-    return parse_csv(_read(path), source=path.name, known_tickers=known_tickers, normalise=normalise)
+    targets = parse_csv(_read(path), source=full_path(path), known_tickers=known_tickers, normalise=normalise)
+    return targets.model_copy(update={"source": path.name})
 
 
 def parse_csv(text: str, *, source: str = "<csv>", known_tickers: KnownTickers = None,
@@ -147,6 +171,7 @@ def parse_csv(text: str, *, source: str = "<csv>", known_tickers: KnownTickers =
     problems: list[str] = []
     rows: list[tuple[str, float, str]] = []
     cash: float | None = None
+    percent_signs = 0
     first_line: dict[str, int] = {}
     header: list[str] | None = None
     for line_no, record in enumerate(csv.reader(io.StringIO(text)), start=1):
@@ -160,9 +185,10 @@ def parse_csv(text: str, *, source: str = "<csv>", known_tickers: KnownTickers =
             continue
         row = dict(zip(header, cells, strict=False))
         ticker = row.get("ticker", "")
-        raw_weight = row.get("weight", "").removesuffix("%").strip()
+        written = row.get("weight", "")
+        raw_weight = written.removesuffix("%").strip()
         try:
-            weight = float(raw_weight) / 100.0
+            weight = float(raw_weight)
         except ValueError:
             problems.append(f"{source}: line {line_no}: weight {raw_weight!r} for {ticker} is not a number")
             continue
@@ -171,6 +197,7 @@ def parse_csv(text: str, *, source: str = "<csv>", known_tickers: KnownTickers =
             problems.append(f"{source}: line {line_no}: duplicate ticker {ticker} (first on line {first_line[key]})")
             continue
         first_line[key] = line_no
+        percent_signs += written.endswith("%")
         if key == "cash":
             cash = weight
         else:
@@ -179,8 +206,39 @@ def parse_csv(text: str, *, source: str = "<csv>", known_tickers: KnownTickers =
         problems.append(f"{source}: no header line (ticker,weight)")
     if problems:
         raise TargetsError(problems)
-    return build_targets(flat_classes(rows, cash_weight=cash), source=source, form="flat",
-                         known_tickers=known_tickers, normalise=normalise)
+    units, note = _csv_units([w for _, w, _ in rows] + ([cash] if cash is not None else []), percent_signs,
+                             source, normalise=normalise)
+    scale = _UNITS[units]
+    rows = [(ticker, weight / scale, name) for ticker, weight, name in rows]
+    targets = build_targets(flat_classes(rows, cash_weight=None if cash is None else cash / scale), source=source,
+                            form="flat", known_tickers=known_tickers, normalise=normalise)
+    return targets.model_copy(update={"units": units, "notes": (note,)})
+
+
+def _near(total: float, expected: float) -> bool:
+    return abs(total - expected) <= UNITS_SLACK * expected
+
+
+def _csv_units(weights: list[float], percent_signs: int, source: str, *,
+               normalise: bool) -> tuple[str, str]:
+    """("percent" | "fraction", a note saying why): a ``%`` says percent, else the sum decides."""
+    total = sum(weights)
+    if percent_signs:
+        return "percent", "weights read as percent (written with %)"
+    if not weights or not all(math.isfinite(w) for w in weights):
+        return "percent", "weights read as percent"  # validation names what is wrong
+    if _near(total, 100.0):
+        return "percent", f"weights read as percent (they sum to {total:g})"
+    if _near(total, 1.0):
+        return "fraction", f"weights read as fractions (they sum to {total:g}, e.g. 0.3 = 30%)"
+    if normalise:  # rescaled anyway: the nearer reading (on a log scale) is the likelier one
+        units = "percent" if total >= 10 else "fraction"
+        return units, f"weights read as {'percent' if units == 'percent' else 'fractions'} " \
+                      f"(they sum to {total:g}) and rescaled to 100%"
+    raise TargetsError([
+        f"{source}: the weights sum to {total:g}, which is neither 100 (percent) nor 1 (fractions): "
+        f"read as percent they total {total:g}%, read as fractions {total * 100:g}%; "
+        "correct the weights (a cash row counts too)"])
 
 
 # --- payloads and the SQLite decisions table --------------------------------------------------
@@ -243,7 +301,13 @@ def decision_history(db_path: str | Path) -> list[TargetDecision]:
 
 def load_latest_decision(db_path: str | Path, *, as_of: dt.date | dt.datetime | str | None = None,
                          known_tickers: KnownTickers = None) -> Targets:
-    """The latest decision on or before ``as_of`` (a date includes that whole day)."""
+    """The targets of the latest decision on or before ``as_of`` (a date includes that whole day)."""
+    return latest_decision(db_path, as_of=as_of, known_tickers=known_tickers).targets
+
+
+def latest_decision(db_path: str | Path, *, as_of: dt.date | dt.datetime | str | None = None,
+                    known_tickers: KnownTickers = None) -> TargetDecision:
+    """The latest decision (with its date) on or before ``as_of``; a date includes that whole day."""
     query = "SELECT id, decided_at, source, payload_json FROM target_decisions"
     params: tuple[str, ...] = ()
     if as_of is not None:
@@ -256,18 +320,20 @@ def load_latest_decision(db_path: str | Path, *, as_of: dt.date | dt.datetime | 
         row = conn.execute(query + " ORDER BY decided_at DESC, id DESC LIMIT 1", params).fetchone()
     if row is None:
         when = f" on or before {as_of}" if as_of is not None else ""
-        raise TargetsError([f"{Path(db_path).name}: no target decision{when}"])
-    return _decision(row, db_path, known_tickers=known_tickers).targets
+        raise TargetsError([f"{full_path(db_path)}: no target decision{when}"])
+    return _decision(row, db_path, known_tickers=known_tickers)
 
 
 def _decision(row: tuple, db_path: str | Path, *, known_tickers: KnownTickers = None) -> TargetDecision:
     decision_id, decided_at, source, payload_json = row
-    label = f"{Path(db_path).name}#target_decisions/{decision_id}"
+    row_name = f"#target_decisions/{decision_id}"
+    where = full_path(db_path) + row_name  # messages name the whole path; the source keeps the name
     try:
         payload = json.loads(payload_json)
     except json.JSONDecodeError as exc:
-        raise TargetsError([f"{label}: payload is not JSON ({exc})"]) from exc
-    targets = load_payload(payload, source=label, known_tickers=known_tickers)
+        raise TargetsError([f"{where}: payload is not JSON ({exc})"]) from exc
+    targets = load_payload(payload, source=where, known_tickers=known_tickers)
+    targets = targets.model_copy(update={"source": Path(db_path).name + row_name})
     return TargetDecision(id=decision_id, decided_at=decided_at, source=source, targets=targets)
 
 
@@ -284,6 +350,11 @@ def _connect(db_path: str | Path) -> Iterator[sqlite3.Connection]:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def full_path(path: str | Path) -> str:
+    """The path as messages show it: absolute, ``~`` expanded."""
+    return str(Path(path).expanduser().resolve())
 
 
 def _read(path: Path) -> str:

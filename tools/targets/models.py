@@ -50,6 +50,9 @@ class Targets(BaseModel):
     form: Literal["mp", "flat"] = "mp"
     source: str = Field(default="<memory>", description="file or table the targets came from")
     label: str = ""
+    units: Literal["percent", "fraction", ""] = Field(
+        default="", description="how the file wrote its weights (the model always holds fractions)")
+    notes: tuple[str, ...] = Field(default=(), description="what the loader assumed, for the person to see")
 
     @model_validator(mode="before")
     @classmethod
@@ -73,7 +76,8 @@ class Targets(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def version(self) -> str:
-        """Content hash of the economic content (classes, tickers, weights); names do not count."""
+        """Content hash of the economic content (classes, tickers, weights); names, the source, the
+        units the file used and the loader's notes do not count."""
         canonical = sorted(
             [c.name, c.is_cash, round(c.weight, 12),
              sorted([i.ticker, round(i.weight, 12)] for i in c.instruments)]
