@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from agent.approval import Approval, Edit
 from agent.journal import JournalEntry
-from agent.planner.models import LlmCall, PlannerInput
+from agent.planner.models import LlmCall, ModelCall, PlannerInput
 from agent.state import AccountReading, DriftReading, RestingOrder, TargetsReading
 from guardrails.models import RuleResult
 from tools.netting.models import NettingResult
@@ -71,23 +71,14 @@ class TradesEvent(_Event):
     edit_notes: list[str] = Field(default_factory=list)
 
 
-class ReviewerCall(_Event):
-    model: str
+class ReviewerCall(ModelCall):
+    """One question to the terminal's read-only reviewer, with its budget and any cut of the data."""
+
     question: str
-    messages: list[dict[str, str]]  # {"role": ..., "content": ...}
-    raw_text: str | None
-    finish_reason: str | None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    total_tokens: int = 0
-    cost_usd: float = 0.0
-    cost_note: str | None = None
-    latency_s: float = 0.0
     data_chars: int = 0
     data_cut_to: int | None = None
     tokens_used: int = 0
     token_budget: int = 0
-    error: str | None = None
 
 
 class PlanEvent(_Event):

@@ -87,7 +87,7 @@ def _approver(runner: Runner, headless: bool, language: str | None = None):
     return TerminalApprover(console, reviewer, language=language or runner.config.ui.language)  # type: ignore[arg-type]
 
 
-def _following(runner: Runner, headless: bool, *, json_events: bool = False):
+def _following(runner: Runner, headless: bool, *, json_events: bool = False, language: str | None = None):
     """How the person follows the execution: the live board in a terminal (with its cancel key),
     one line per event headless, or every event as a JSON line on stdout (``--json``)."""
     import getpass
@@ -99,7 +99,8 @@ def _following(runner: Runner, headless: bool, *, json_events: bool = False):
         return LiveExecution(runner, console, mode="json", stream=sys.stdout)
     if headless or not sys.stdout.isatty():
         return LiveExecution(runner, console, mode="lines")
-    return LiveExecution(runner, console, mode="live", by=f"terminal:{getpass.getuser()}")
+    return LiveExecution(runner, console, mode="live", by=f"terminal:{getpass.getuser()}",
+                         language=language or runner.config.ui.language)
 
 
 def _usage_error(error: BaseException) -> bool:
@@ -220,7 +221,7 @@ def run_command(path: Path | None, *, headless: bool, again: bool, language: str
         for note in runner.broker.notes:
             console.print(f"[dim]{note}[/]")
         try:
-            with _following(runner, headless, json_events=json_events):
+            with _following(runner, headless, json_events=json_events, language=language):
                 # Without --lang, `_approver` is called as before (stand-ins for it take two arguments).
                 approver = _approver(runner, headless, language) if language else _approver(runner, headless)
                 result = runner.start(approver, again=again)
@@ -280,7 +281,7 @@ def resume_command(path: Path | None, run_id: str, *, headless: bool, language: 
     runner, run_id = opened
     with runner:
         try:
-            with _following(runner, headless, json_events=json_events):
+            with _following(runner, headless, json_events=json_events, language=language):
                 approver = _approver(runner, headless, language) if language else _approver(runner, headless)
                 result = runner.resume(run_id, approver)
         except (KeyError, ConfigMismatch) as error:

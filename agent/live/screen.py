@@ -25,6 +25,7 @@ from rich.text import Text
 from agent.live.board import ExecutionBoard, SliceView
 from agent.live.follow import Follower
 from agent.live.lines import EXECUTION_KINDS, describe
+from agent.review.session_text import SessionText
 from agent.transcript import TranscriptEvent
 
 if TYPE_CHECKING:
@@ -42,56 +43,58 @@ def _span(seconds: float) -> str:
     return f"{hours}h {rest // 60:02d}m" if hours else f"{rest // 60}m {rest % 60:02d}s"
 
 
-def board_table(board: ExecutionBoard, now: dt.datetime | None) -> Table:
-    table = Table(title="Execution (exchange clock, KST)", title_justify="left")
-    for column in ("slice", "instrument", "side", "qty", "type", "price", "at", "state", "filled", "avg price"):
-        table.add_column(column, justify="right" if column in ("qty", "price", "filled", "avg price") else "left")
+def board_table(board: ExecutionBoard, now: dt.datetime | None, text: SessionText | None = None) -> Table:
+    text = text or SessionText()
+    table = Table(title=text("live_title"), title_justify="left")
+    for column in ("slice", "instrument", "side", "qty", "type", "price", "at", "state", "filled", "average"):
+        table.add_column(text(f"live_col_{column}"),
+                         justify="right" if column in ("qty", "price", "filled", "average") else "left")
     for view in board.ordered():
-        table.add_row(*_row(view, board, now))
+        table.add_row(*_row(view, board, now, text))
     return table
 
 
-def _row(view: SliceView, board: ExecutionBoard, now: dt.datetime | None) -> list[Text | str]:
+def _row(view: SliceView, board: ExecutionBoard, now: dt.datetime | None, text: SessionText) -> list[Text | str]:
     name = board.names.get(view.ticker, "")
-    state = view.state
-    if state == "waiting" and view.send_at is not None and now is not None:
-        state = f"waiting, in {_span((view.send_at - now).total_seconds())}" if view.send_at > now else "due"
+    state = text(f"state_{view.state}")
+    if view.state == "waiting" and view.send_at is not None and now is not None:
+        state = text("state_waiting_in", span=_span((view.send_at - now).total_seconds())) \
+            if view.send_at > now else text("state_due")
     if view.note and view.state in ("not sent", "rejected", "not placed", "cancelled"):
-        state = f"{state}: {view.note}"
+        state = f"{state}: {view.note}"  # the executor's reason, as journaled
     average = f"{view.average_price:,.0f}" if view.average_price else "—"
-    return [view.order_id, Text(f"{view.ticker} {name}".strip()), view.side, f"{view.quantity:,}",
-            Text(f"{view.type_name} {view.order_type}".strip()), f"{view.price:,}" if view.price else "—",
+    return [view.order_id, Text(f"{view.ticker} {name}".strip()), text.side(view.side), f"{view.quantity:,}",
+            Text(text.order_type(view.order_type)), f"{view.price:,}" if view.price else "—",
             f"{view.send_at:%H:%M:%S}" if view.send_at else "—", Text(state, style=STATE_STYLES.get(view.state, "")),
             f"{view.filled:,}/{view.quantity:,}", average]
 
 
-def board_footer(board: ExecutionBoard, now: dt.datetime | None, *, keys: bool, confirming: bool) -> Text:
+def board_footer(board: ExecutionBoard, now: dt.datetime | None, *, keys: bool, confirming: bool,
+                 text: SessionText | None = None) -> Text:
+    text = text or SessionText()
     parts = []
     if now is not None:
-        parts.append(f"exchange clock {now:%H:%M:%S}")
+        parts.append(text("live_clock", time=f"{now:%H:%M:%S}"))
         following = board.next_slice(now)
         if following is not None and following.send_at is not None:
-            parts.append(f"next slice {following.order_id} at {following.send_at:%H:%M:%S} "
-                         f"(in {_span((following.send_at - now).total_seconds())})")
+            parts.append(text("live_next", order=following.order_id, time=f"{following.send_at:%H:%M:%S}",
+                              span=_span((following.send_at - now).total_seconds())))
     done, total = board.totals()
-    parts.append(f"{done}/{total} slices settled")
+    parts.append(text("live_settled", done=done, total=total))
     if board.done_by is not None:
-        parts.append(f"done by {board.done_by:%H:%M} at worst")
+        parts.append(text("live_done_by", time=f"{board.done_by:%H:%M}"))
     if board.cash is not None:
-        parts.append(f"{board.cash_label} {board.cash:,} KRW")
-    text = Text(" · ".join(parts))
+        parts.append(text("live_cash", label=text(board.cash_label), cash=f"{board.cash:,}"))
+    footer = Text(" · ".join(parts))
     if board.cancel_requested and board.finished:
-        text.append(f"\nthe remaining slices were cancelled at the request of {board.cancel_requested}",
-                    style="yellow")
+        footer.append("\n" + text("live_cancelled", by=board.cancel_requested), style="yellow")
     elif board.cancel_requested:
-        text.append(f"\ncancel requested by {board.cancel_requested}: nothing more is sent; working slices "
-                    "are being cancelled", style="yellow")
+        footer.append("\n" + text("live_cancelling", by=board.cancel_requested), style="yellow")
     elif confirming:
-        text.append("\ncancel the remaining slices? press y to confirm, any other key to go on", style="bold yellow")
+        footer.append("\n" + text("live_confirm"), style="bold yellow")
     elif keys and not board.finished:
-        text.append("\npress c to cancel the remaining slices (what filled stays filled) · Ctrl-C stops "
-                    "following (resumable)", style="dim")
-    return text
+        footer.append("\n" + text("live_keys"), style="dim")
+    return footer
 
 
 class _Keys:
@@ -140,8 +143,9 @@ class LiveExecution:
     execution event on ``console``) or ``"json"`` (every event as a JSON line on ``stream``)."""
 
     def __init__(self, runner: Runner, console: Console, *, mode: str, by: str = "",
-                 stream: IO[str] | None = None) -> None:
+                 stream: IO[str] | None = None, language: str = "en") -> None:
         self.runner, self.console, self.mode, self.by = runner, console, mode, by
+        self.text = SessionText("ko" if language == "ko" else "en")
         self.stream = stream or sys.stdout
         self.board = ExecutionBoard()
         self._lock = threading.RLock()
@@ -224,8 +228,9 @@ class LiveExecution:
             now = None
             with contextlib.suppress(Exception):  # the clock of a remote exchange may be unreachable
                 now = self.runner.broker.clock.now()
-            return Group(board_table(self.board, now),
-                         board_footer(self.board, now, keys=self._keys is not None, confirming=self._confirming))
+            return Group(board_table(self.board, now, self.text),
+                         board_footer(self.board, now, keys=self._keys is not None, confirming=self._confirming,
+                                      text=self.text))
 
 
 def _stamp(event: TranscriptEvent) -> str:

@@ -79,12 +79,11 @@ class PlannerInput(_Frozen):
         return dt.datetime.fromisoformat(self.as_of)
 
 
-class LlmCall(_Frozen):
-    """One model request as the transcript records it (event kind ``llm_call``)."""
+class ModelCall(_Frozen):
+    """One request to a language model as a transcript records it: what was sent, the raw answer,
+    usage, cost, latency and why it failed (the planner's ``llm_call``, the reviewer's ``reviewer_call``)."""
 
     model: str
-    prompt_version: str
-    attempt: Literal[1, 2]
     messages: list[dict[str, str]]  # {"role": "system"|"user"|"assistant", "content": ...}
     raw_text: str | None
     finish_reason: str | None
@@ -95,6 +94,13 @@ class LlmCall(_Frozen):
     cost_note: str | None = None  # e.g. "no price for model X: cost counted as 0"
     latency_s: float = 0.0
     error: str | None = None  # why this attempt was rejected or failed; None when accepted
+
+
+class LlmCall(ModelCall):
+    """One planner request (event kind ``llm_call``)."""
+
+    prompt_version: str
+    attempt: Literal[1, 2]
 
 
 class PlannerResult(_Frozen):

@@ -161,12 +161,49 @@ TEXT: dict[str, tuple[str, str]] = {
                "자유 질문에는 LLM이 필요합니다 (GOOGLE_API_KEY 설정). 명령어는 'help'."),
     "reviewer_title": ("reviewer (read-only)", "검토 (읽기 전용)"),
     "reviewer_failed": ("The reviewer could not answer ({why}).", "검토자가 답하지 못했습니다 ({why})."),
+    # the live execution board
+    "live_title": ("Execution (exchange clock, KST)", "주문 실행 (거래소 시각, KST)"),
+    "live_col_slice": ("slice", "주문"),
+    "live_col_instrument": ("instrument", "종목"),
+    "live_col_side": ("side", "매매"),
+    "live_col_qty": ("qty", "수량"),
+    "live_col_type": ("type", "유형"),
+    "live_col_price": ("price", "가격"),
+    "live_col_at": ("at", "시각"),
+    "live_col_state": ("state", "상태"),
+    "live_col_filled": ("filled", "체결"),
+    "live_col_average": ("avg price", "평균가"),
+    "state_waiting": ("waiting", "대기"),
+    "state_waiting_in": ("waiting, in {span}", "대기, {span} 후"),
+    "state_due": ("due", "전송 차례"),
+    "state_sent": ("sent", "전송됨"),
+    "state_working": ("working", "접수됨"),
+    "state_partly filled": ("partly filled", "부분 체결"),
+    "state_filled": ("filled", "체결 완료"),
+    "state_re-priced": ("re-priced", "정정됨"),
+    "state_cancelled": ("cancelled", "취소됨"),
+    "state_not sent": ("not sent", "미전송"),
+    "state_rejected": ("rejected", "거부됨"),
+    "state_not placed": ("not placed", "미접수"),
+    "state_answer lost": ("answer lost", "응답 확인 중"),
+    "live_clock": ("exchange clock {time}", "거래소 시각 {time}"),
+    "live_next": ("next slice {order} at {time} (in {span})", "다음 주문 {order} {time} ({span} 후)"),
+    "live_settled": ("{done}/{total} slices settled", "{done}/{total}건 완료"),
+    "live_done_by": ("done by {time} at worst", "늦어도 {time} 완료"),
+    "live_cash": ("{label} {cash} KRW", "{label} {cash}원"),
+    "cash D+2 before trading": ("cash D+2 before trading", "매매 전 현금 (D+2)"),
+    "orderable cash after the sells": ("orderable cash after the sells", "매도 후 주문 가능 현금"),
+    "live_keys": ("press c to cancel the remaining slices (what filled stays filled) · Ctrl-C stops the run where "
+                  "it is (working orders stay on the book; resumable)",
+                  "c: 남은 주문 취소 (체결분은 그대로) · Ctrl-C: 실행을 여기서 멈춤 (접수된 주문은 남음, 재개 가능)"),
+    "live_confirm": ("cancel the remaining slices? press y to confirm, any other key to go on",
+                     "남은 주문을 취소할까요? 확인은 y, 계속하려면 다른 키"),
+    "live_cancelling": ("cancel requested by {by}: nothing more is sent; working slices are being cancelled",
+                        "{by} 님의 취소 요청: 더 보내지 않고, 접수된 주문을 취소하는 중"),
+    "live_cancelled": ("the remaining slices were cancelled at the request of {by}",
+                       "{by} 님의 요청으로 남은 주문을 취소했습니다"),
 }
 
-# English names of the order types a plan may use (tools.market.OrderType gains ``english_name``;
-# until every checkout has it, these keep the screen readable).
-ORDER_TYPE_ENGLISH = {"00": "limit", "01": "market", "02": "conditional limit", "03": "best counter price",
-                      "04": "best own price"}
 EDITABLE_ORDER_TYPES = ("00", "01", "02", "03", "04")
 
 COMMAND_ALIASES = {"a": "approve", "yes": "approve", "승인": "approve", "r": "reject", "no": "reject",
@@ -181,7 +218,7 @@ def order_type_english(code: str) -> str:
         kind = OrderType(code)
     except ValueError:
         return code
-    return getattr(kind, "english_name", None) or ORDER_TYPE_ENGLISH.get(code, kind.name.lower().replace("_", " "))
+    return kind.english_name
 
 
 def order_type_korean(code: str) -> str:

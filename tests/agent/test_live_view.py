@@ -15,6 +15,7 @@ from support.runkit import make_config, runner
 
 from agent.live.board import ExecutionBoard, order_id_of
 from agent.live.screen import LiveExecution, board_footer, board_table
+from agent.review.session_text import SessionText
 from agent.runner import EXIT_OK, EXIT_PARTIAL, auto_approver
 from agent.transcript import read_events
 
@@ -91,7 +92,13 @@ def test_the_board_shows_every_slice_as_the_exchange_filled_it(tmp_path, monkeyp
     table = Console(file=io.StringIO(), width=160, record=True, color_system=None)
     table.print(board_table(board, None), board_footer(board, None, keys=False, confirming=False))
     shown = table.export_text()
-    assert "지정가 00" in shown and f"{len(board.slices)}/{len(board.slices)} slices settled" in shown
+    assert "limit (00)" in shown and f"{len(board.slices)}/{len(board.slices)} slices settled" in shown
+    korean = Console(file=io.StringIO(), width=160, record=True, color_system=None)
+    text = SessionText("ko")
+    korean.print(board_table(board, None, text), board_footer(board, None, keys=False, confirming=False, text=text))
+    shown = korean.export_text()
+    assert "주문 실행 (거래소 시각, KST)" in shown and "지정가 (00)" in shown and "체결 완료" in shown
+    assert f"{len(board.slices)}/{len(board.slices)}건 완료" in shown
 
 
 def test_cancelling_the_remaining_slices_sends_nothing_more_and_says_so(tmp_path, monkeypatch):

@@ -255,7 +255,12 @@ class SyncKisClient:
         return KisClient(config, credentials, transport=transport)
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return future.result()
+        except BaseException:  # Ctrl-C while waiting: the request is abandoned, not left running
+            future.cancel()
+            raise
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.client, name)
