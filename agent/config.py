@@ -168,9 +168,12 @@ class ExecutionSection(_Section):
                                  twap_start=self.twap_start, twap_end=self.twap_end, poll_seconds=self.poll_seconds)
 
 
+Language = Literal["en", "ko"]  # of the terminal session, the live board and the transcript review
+
+
 class UiSection(_Section):
     # The language of the terminal session and the transcript review (the data stay as they are).
-    language: Literal["en", "ko"] = "en"
+    language: Language = "en"
 
 
 class PathsSection(_Section):

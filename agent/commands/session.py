@@ -55,52 +55,18 @@ def _load(path: Path | None) -> RebalConfig | None:
         return None
 
 
-NO_TERMINAL = ("[yellow]no terminal to ask for approval[/] (input is not a terminal): nothing was approved and "
-               "the run waits; resume it in a terminal, or use --auto-approve for a headless run inside the "
-               "guardrails")
-
-
-def _no_terminal(request: dict, values: dict) -> None:
-    """The approver when no person can be asked: the run is parked (exit 3), never approved."""
-    console.print(NO_TERMINAL)
-    return None
-
-
 def _approver(runner: Runner, headless: bool, language: str | None = None):
-    """Who answers the approval: the guardrails' auto-approver, or a person at this terminal (when
-    input is not a terminal, nobody: the run plans, then waits for a resume). ``language``: the
-    session's ("en" | "ko"; ``--lang``), else the configuration's ``ui.language``."""
-    import sys
+    """Who answers the approval (``agent.commands.interaction.approver_for``)."""
+    from agent.commands.interaction import approver_for
 
-    if headless:
-        return auto_approver
-    if not sys.stdin.isatty():
-        return _no_terminal
-    from agent.review.terminal import TerminalApprover
-
-    reviewer = None
-    if runner.planner_model is not None:
-        from agent.reviewer import make_reviewer
-
-        reviewer = make_reviewer(runner.planner_model, token_budget=runner.config.planner.reviewer_token_budget,
-                                 transcript=lambda: runner.active_transcript)
-    return TerminalApprover(console, reviewer, language=language or runner.config.ui.language)  # type: ignore[arg-type]
+    return approver_for(runner, headless, console, language)
 
 
 def _following(runner: Runner, headless: bool, *, json_events: bool = False, language: str | None = None):
-    """How the person follows the execution: the live board in a terminal (with its cancel key),
-    one line per event headless, or every event as a JSON line on stdout (``--json``)."""
-    import getpass
-    import sys
+    """How the person follows the execution (``agent.commands.interaction.following``)."""
+    from agent.commands.interaction import following
 
-    from agent.live.screen import LiveExecution
-
-    if json_events:
-        return LiveExecution(runner, console, mode="json", stream=sys.stdout)
-    if headless or not sys.stdout.isatty():
-        return LiveExecution(runner, console, mode="lines")
-    return LiveExecution(runner, console, mode="live", by=f"terminal:{getpass.getuser()}",
-                         language=language or runner.config.ui.language)
+    return following(runner, headless, console, json_events=json_events, language=language)
 
 
 def _usage_error(error: BaseException) -> bool:

@@ -7,11 +7,10 @@ the broker's answers) is shown as written. A key missing from a language falls b
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
-from tools.market import OrderType
+from agent.config import Language
+from agent.review.session_text import order_type_label
 
-Language = Literal["en", "ko"]
 LANGUAGES: tuple[Language, ...] = ("en", "ko")
 
 # key: (English, Korean)
@@ -213,15 +212,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "turnover KRW": ("turnover KRW", "거래대금"),
 }
 
-# Order-type names: Korean from tools.market (the one definition), English alongside it.
-
-
-def order_type_name(code: str, language: Language) -> str:
-    try:
-        kind = OrderType(code)
-    except ValueError:
-        return code
-    return f"{code} {kind.korean_name if language == 'ko' else kind.english_name}"
+order_type_name = order_type_label  # one spelling of an order type in the session and the review
 
 
 Words = Callable[..., str]

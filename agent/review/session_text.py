@@ -7,9 +7,7 @@ lets a Korean speaker type 승인, 거절 and the like as well.
 
 from __future__ import annotations
 
-from typing import Literal
-
-Language = Literal["en", "ko"]
+from agent.config import Language
 
 # key: (English, Korean). ``str.format`` fields are filled by ``SessionText.__call__``.
 TEXT: dict[str, tuple[str, str]] = {
@@ -211,23 +209,15 @@ COMMAND_ALIASES = {"a": "approve", "yes": "approve", "승인": "approve", "r": "
                    "보기": "show", "도움말": "help", "?": "help"}
 
 
-def order_type_english(code: str) -> str:
+def order_type_label(code: str, language: Language) -> str:
+    """``limit (00)`` / ``지정가 (00)``: the name (tools.market, the one definition), then the KIS code."""
     from tools.market import OrderType
 
     try:
         kind = OrderType(code)
     except ValueError:
         return code
-    return kind.english_name
-
-
-def order_type_korean(code: str) -> str:
-    from tools.market import OrderType
-
-    try:
-        return OrderType(code).korean_name
-    except ValueError:
-        return code
+    return f"{kind.korean_name if language == 'ko' else kind.english_name} ({code})"
 
 
 class SessionText:
@@ -247,9 +237,7 @@ class SessionText:
         return self(side) if side in ("buy", "sell") else side
 
     def order_type(self, code: str) -> str:
-        """``지정가 (00)`` / ``limit (00)``: the name first, the KIS code for reference."""
-        name = order_type_korean(code) if self.language == "ko" else order_type_english(code)
-        return f"{name} ({code})" if name != code else code
+        return order_type_label(code, self.language)
 
     def schedule(self, schedule: str) -> str:
         return self(f"sched_{schedule}") if f"sched_{schedule}" in TEXT else schedule
