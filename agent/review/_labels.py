@@ -77,8 +77,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "no trades": ("no trades", "매매 없음"),
     "turnover line": ("turnover {turnover} KRW · est. costs {costs} KRW (commission {commission}, tax {tax})",
                       "거래대금 {turnover}원 · 예상 비용 {costs}원 (수수료 {commission}, 세금 {tax})"),
-    "error line": ("weight error {error} vs lower bound {bound} (gap {gap}); largest deviation {largest}",
-                   "비중 오차 {error} / 하한 {bound} (차 {gap}); 최대 차이 {largest}"),
+    "error line": ("after the trades the weights miss the targets by {error} in total (the best whole-share "
+                   "result possible: {bound}); the largest single miss is {largest}",
+                   "매매 후 비중은 목표와 합계 {error} 차이 (정수 주로 가능한 최선: {bound}); 가장 큰 차이 {largest}"),
     "solver line": ("solver {solver} ({status}) in {seconds} s", "최적화 {solver} ({status}) {seconds} s"),
     "cash line": ("cash {before} → {after} KRW (expected)", "현금 {before} → {after}원 (예상)"),
     "edits": ("edits by the approver: {edits}", "승인자 수정: {edits}"),

@@ -78,9 +78,8 @@ def trades_section(run: RunView) -> Section:
     lines = [] if netting.trades else [w("no trades")]
     lines.append(w("turnover line", turnover=krw(netting.turnover), costs=krw(netting.commission + netting.tax),
                    commission=krw(netting.commission), tax=krw(netting.tax)))
-    gap = netting.error - netting.lower_bound
-    lines.append(w("error line", error=sig(netting.error), bound=sig(netting.lower_bound),
-                   gap=sig(0.0 if abs(gap) < 1e-12 else gap), largest=pct(netting.max_deviation)))
+    lines.append(w("error line", error=pct(netting.error), bound=pct(netting.lower_bound),
+                   largest=pct(netting.max_deviation)))
     lines.append(w("solver line", solver=netting.solver, status=netting.solver_status,
                    seconds=f"{netting.solve_seconds:.2f}"))
     if netting.fallback_reason:

@@ -59,7 +59,7 @@ def assert_rows_are_the_exchange(run: RealRun) -> None:
         assert row["side"] == ("sell" if order.side.value == "01" else "buy"), where
         assert row["qty"] == f"{order.quantity:,}", where
         kind = OrderType(order.order_type.value)
-        assert row["type"] == f"{kind.value} {kind.english_name}", where
+        assert row["type"] == f"{kind.english_name} ({kind.value})", where
         if kind.needs_price:
             assert row["limit"] == f"{order.price:,}", where
         assert row["sent"] == order.placed_at.strftime("%H:%M:%S"), where
@@ -86,8 +86,8 @@ def test_an_edited_repriced_run_shows_the_revision_as_its_own_row(repriced_run: 
     rows = {r["ODNO"]: r for r in orders_table(repriced_run)}
     for revision in revisions:
         row = rows[odno(revision.order_no)]
-        assert row["order"].startswith("re-price of T") and row["type"] == "00 limit"
-    edited = [r for r in orders_table(repriced_run) if r["type"] == "04 best own"]
+        assert row["order"].startswith("re-price of T") and row["type"] == "limit (00)"
+    edited = [r for r in orders_table(repriced_run) if r["type"] == "best own (04)"]
     assert len(edited) == 1, "the approver's order-type edit is not shown"
 
 
