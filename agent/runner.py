@@ -262,9 +262,9 @@ class Runner:
                                          auto_approvable=request["auto_approvable"], waiting=True,
                                          failures=[f["rule_id"] for f in request["failures"]])
                 why = "; ".join(f"{f['rule_id']}: {f['message']}" for f in request["failures"]) or "needs a person"
-                return RunResult(run_id, "awaiting approval", f"not auto-approved ({why}); resume with "
-                                 f"`rebal runs resume {run_id}`", EXIT_NEEDS_APPROVAL, context.transcript.path, {},
-                                 awaiting_approval=True)
+                said = f"not auto-approved ({why})" if self.headless else "no answer was given: nothing was sent"
+                return RunResult(run_id, "awaiting approval", f"{said}; resume with `rebal runs resume {run_id}`",
+                                 EXIT_NEEDS_APPROVAL, context.transcript.path, {}, awaiting_approval=True)
             context.transcript.write("approval_requested", plan_hash=request["plan_hash"],
                                      auto_approvable=request["auto_approvable"])
             payload = Command(resume=answer.model_dump(mode="json"))

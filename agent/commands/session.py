@@ -34,7 +34,7 @@ console = Console()
 def _progress(message: str) -> None:
     from rich.markup import escape  # messages carry rule ids in brackets ("[absolute_mp]"): text, not markup
 
-    console.print(f"[dim]· {escape(message)}[/]")
+    console.print(f"[dim]· {escape(message)}[/]", soft_wrap=True)
 
 
 def _confirm_real(account: str) -> bool:

@@ -199,7 +199,7 @@ class LiveExecution:
             self.stream.flush()
         elif self.mode == "lines":
             if event.kind in EXECUTION_KINDS and (line := describe(event, self.board)):
-                self.console.print(Text(f"{_stamp(event)} {line}"))
+                self.console.print(Text(f"{_stamp(event)} {line}"), soft_wrap=True)  # one line, also in a log file
         elif self._live is None and event.kind in LIVE_STARTS:
             self._start_live()
 

@@ -111,8 +111,12 @@ class RunView:
         finished = self.last(RunFinished)
         if finished is not None:
             return finished[1].outcome.replace("_", " ")
-        if any(e.kind == "error" for e in self.events):
-            return "failed"
+        errors = [e for e in self.events if e.kind == "error"]
+        if errors:  # the last stop of an unfinished run: resumable either way (`rebal runs resume`)
+            last = errors[-1]
+            resumed = any(e.kind == "run_resumed" and e.seq > last.seq for e in self.events)
+            if not resumed:
+                return "interrupted, resumable" if last.data.get("stage") == "interrupted" else "stopped, resumable"
         answer, asked = self.last(ApprovalEvent), self.last(ApprovalRequested)
         if answer is not None and answer[1].decision == "reject":
             return "rejected"

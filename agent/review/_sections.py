@@ -159,13 +159,17 @@ def approval_section(run: RunView) -> Section:
             elif model.waiting:
                 lines.append(f"⚠ {w('requested waiting', failures=failures)}")
         elif isinstance(model, ApprovalEvent):
-            mark = "✗" if model.decision == "reject" else "✓"
+            mark = {"approve": "✓", "reject": "✗"}.get(model.decision, "✎")  # an edit or undo approves nothing
             # The answer's own time is the wall clock (UTC); the event's is the exchange's when recorded.
             at = run.when(event) if event.market_at else hms(model.at)
             lines.append(w("answered", mark=mark, decision=w(model.decision), by=model.by, at=at,
                            hash=short_hash(model.plan_hash)))
             if requested and model.plan_hash != requested:
                 lines.append(w("hash mismatch", answered=short_hash(model.plan_hash), requested=short_hash(requested)))
+            for edit in model.edits:
+                what = {"quantity": f"{edit.trade_id} quantity → {edit.quantity}", "exclude": f"exclude {edit.ticker}",
+                        "order_type": f"{edit.trade_id} order type → {edit.order_type}"}[edit.kind]
+                lines.append(w("edit detail", edit=what))
             if model.note:
                 lines.append(w("note", note=text(model.note, 300)))
             if model.cancel_open_orders:

@@ -18,7 +18,8 @@ DEFAULT_DIR = Path("transcripts")
 
 transcripts_app = typer.Typer(help="Review run transcripts.", no_args_is_help=True)
 
-DirOption = Annotated[Path, typer.Option("--dir", help="Folder of run transcripts (*.jsonl).")]
+DirOption = Annotated[Path | None, typer.Option("--dir", help="Folder of run transcripts (*.jsonl; default: the "
+                                                                 "config's paths.transcripts, else ./transcripts).")]
 
 
 class Format(StrEnum):
@@ -36,20 +37,21 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="Confi
                                                                         "(default: ./rebal.toml if there is one).")]
 
 
-def language(lang: Lang | None, config: Path | None) -> str:
-    """``--lang``, else the config's ``ui.language`` when a config is given or found, else English.
-    The review never fails for want of a config: a broken one is reported and English used."""
-    if lang is not None:
-        return lang.value
+def settings(lang: Lang | None, config: Path | None, directory: Path | None) -> tuple[str, Path]:
+    """(language, transcript folder): ``--lang`` and ``--dir`` when given, else the config's
+    ``ui.language`` and ``paths.transcripts`` when a config is given or found, else English and
+    ./transcripts. The review never fails for want of a config: a broken one is reported."""
     from agent.config import DEFAULT_CONFIG, ConfigError, load_config
 
+    chosen, folder = (lang.value if lang is not None else "en"), directory or DEFAULT_DIR
     if config is None and not DEFAULT_CONFIG.exists():
-        return "en"
+        return chosen, folder
     try:
-        return load_config(config).ui.language
+        loaded = load_config(config)
     except ConfigError as error:
-        typer.echo(f"warning: {error}; the review is in English", err=True)
-        return "en"
+        typer.echo(f"warning: {error}; the review uses its defaults", err=True)
+        return chosen, folder
+    return (lang.value if lang is not None else loaded.ui.language), (directory or loaded.paths.transcripts)
 
 
 def resolve(directory: Path, run_id: str) -> Path:
@@ -72,7 +74,7 @@ def resolve(directory: Path, run_id: str) -> Path:
 
 
 @transcripts_app.command("list")
-def list_command(directory: DirOption = DEFAULT_DIR, lang: LangOption = None, config: ConfigOption = None) -> None:
+def list_command(directory: DirOption = None, lang: LangOption = None, config: ConfigOption = None) -> None:
     """One line per run, newest first."""
     from rich import box
     from rich.console import Console
@@ -83,7 +85,8 @@ def list_command(directory: DirOption = DEFAULT_DIR, lang: LangOption = None, co
     from agent.review._labels import words
     from agent.review.transcripts import list_runs
 
-    w = words("ko" if language(lang, config) == "ko" else "en")
+    chosen, directory = settings(lang, config, directory)
+    w = words("ko" if chosen == "ko" else "en")
     runs = list_runs(directory)
     if not runs:
         typer.echo(f"no transcripts in {directory}")
@@ -112,17 +115,17 @@ def list_command(directory: DirOption = DEFAULT_DIR, lang: LangOption = None, co
 @transcripts_app.command("show")
 def show_command(
     run_id: Annotated[str, typer.Argument(help="Run id, or a unique prefix of one.")],
-    directory: DirOption = DEFAULT_DIR,
+    directory: DirOption = None,
     output: Annotated[Format, typer.Option("--format", help="rich (terminal) or md (GitHub Markdown).")]
     = Format.rich,
     lang: LangOption = None,
     config: ConfigOption = None,
 ) -> None:
     """A readable review of one run: inputs, drift, trades, plan, guardrails, approval, execution."""
+    chosen, directory = settings(lang, config, directory)
     path = resolve(directory, run_id)
     from agent.review.transcripts import render, to_markdown
 
-    chosen = "ko" if language(lang, config) == "ko" else "en"
     try:
         if output is Format.md:
             typer.echo(to_markdown(path, chosen), nl=False)
